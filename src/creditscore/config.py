@@ -1,0 +1,267 @@
+"""ProjectConfig: what to train on and how, read from a YAML file.
+
+Unknown keys are errors that name the key, so a typo never silently falls back to a
+default. Paths in the YAML are relative to the YAML file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from creditscore.exceptions import ConfigError
+
+Scalar = str | int | float | bool
+
+DEFAULT_CANDIDATES = [
+    "logistic",
+    "scorecard",
+    "random_forest",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "mlp",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the data is and how to read it."""
+
+    path: str | None = Field(
+        default=None, description="CSV or Parquet file; empty means the bundled German data"
+    )
+    target: str = Field(description="column holding the good/bad outcome")
+    positive: Scalar = Field(description="value of the target column that marks a bad (default)")
+    id_column: str | None = Field(default=None, description="unique application id, never a feature")
+    date_column: str | None = Field(
+        default=None, description="application date; enables the out-of-time split"
+    )
+    features: list[str] | None = Field(
+        default=None, description="explicit model inputs; empty means every column not excluded"
+    )
+    exclude: list[str] = Field(default_factory=list, description="columns never used as inputs")
+    categorical: list[str] = Field(
+        default_factory=list, description="columns forced to be categorical"
+    )
+    numeric: list[str] = Field(default_factory=list, description="columns forced to be numeric")
+    special_codes: dict[str, list[Scalar]] = Field(
+        default_factory=dict, description="per column, values that mean 'missing' (e.g. -999)"
+    )
+    monotone: dict[str, Literal["increasing", "decreasing"]] = Field(
+        default_factory=dict,
+        description="numeric columns whose PD must only rise (increasing) or fall with the value",
+    )
+    min_bads: int = Field(default=20, ge=1, description="fewest bads accepted for training")
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> DataConfig:
+        both = sorted(set(self.categorical) & set(self.numeric))
+        if both:
+            raise ValueError(f"columns listed as both categorical and numeric: {both}")
+        cat_mono = sorted(set(self.monotone) & set(self.categorical))
+        if cat_mono:
+            raise ValueError(f"monotone constraints need numeric columns, not categorical {cat_mono}")
+        return self
+
+
+class SplitConfig(_Strict):
+    valid: float = Field(default=0.15, gt=0, lt=0.5)
+    test: float = Field(default=0.15, gt=0, lt=0.5)
+    seed: int = 42
+    out_of_time: bool = Field(
+        default=True,
+        description="with a date column, the test set is the latest applications, not a random draw",
+    )
+
+
+class BudgetConfig(_Strict):
+    """Tuning budget per candidate: stops at whichever limit comes first."""
+
+    trials: int | None = Field(default=20, ge=1)
+    seconds: float | None = Field(default=15.0, gt=0)
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    seed: int = 42
+    blend: bool = Field(default=True, description="try a blend of the best candidates")
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> BudgetConfig:
+        if self.trials is None and self.seconds is None:
+            raise ValueError("set budget.trials or budget.seconds (or both)")
+        return self
+
+
+class CostConfig(_Strict):
+    false_negative: float = Field(default=10.0, gt=0, description="cost of approving a bad")
+    false_positive: float = Field(default=1.0, gt=0, description="cost of declining a good")
+
+
+class RiskBand(_Strict):
+    name: str
+    max_pd: float = Field(gt=0, le=1)
+
+
+def _default_bands() -> list[RiskBand]:
+    return [
+        RiskBand(name="LOW", max_pd=0.05),
+        RiskBand(name="MEDIUM", max_pd=0.15),
+        RiskBand(name="HIGH", max_pd=0.35),
+        RiskBand(name="CRITICAL", max_pd=1.0),
+    ]
+
+
+class ScalingConfig(_Strict):
+    """Score points: ``base_points`` at odds ``base_odds``:1 (good:bad); ``pdo`` points double them."""
+
+    base_points: float = 600.0
+    base_odds: float = Field(default=50.0, gt=0)
+    pdo: float = Field(default=20.0, gt=0)
+
+
+class PolicyConfig(_Strict):
+    refer_margin: float = Field(
+        default=0.0,
+        ge=0,
+        lt=0.5,
+        description="applications whose PD is within this distance of the threshold are referred",
+    )
+    risk_bands: list[RiskBand] = Field(default_factory=_default_bands)
+    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
+
+    @field_validator("risk_bands")
+    @classmethod
+    def _bands_increase(cls, bands: list[RiskBand]) -> list[RiskBand]:
+        if not bands:
+            raise ValueError("policy.risk_bands needs at least one band")
+        cuts = [b.max_pd for b in bands]
+        if cuts != sorted(cuts) or len(set(cuts)) != len(cuts):
+            raise ValueError(f"risk band max_pd must strictly increase, got {cuts}")
+        if cuts[-1] != 1.0:
+            raise ValueError(f"the last risk band must end at max_pd 1.0, got {cuts[-1]}")
+        names = [b.name for b in bands]
+        if len(set(names)) != len(names):
+            raise ValueError(f"risk band names must be unique, got {names}")
+        return bands
+
+
+class ProjectConfig(_Strict):
+    """The whole project configuration (``creditscore.yaml``)."""
+
+    name: str = Field(default="creditscore", description="registered model name")
+    data: DataConfig
+    sensitive: list[str] = Field(
+        default_factory=list, description="protected attributes: fairness only, never inputs"
+    )
+    allow_sensitive_as_features: list[str] = Field(
+        default_factory=list,
+        description="sensitive columns explicitly allowed as model inputs (needs a reason)",
+    )
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    costs: CostConfig = Field(default_factory=CostConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    reasons: dict[str, str] = Field(
+        default_factory=dict, description="feature -> human text used in reason codes"
+    )
+    output_dir: str = Field(default="artifacts", description="where bundles and plots go")
+
+    # Folder the YAML was read from; relative paths resolve against it. Not a YAML key.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("candidates")
+    @classmethod
+    def _some_candidates(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one candidate")
+        if len(set(value)) != len(value):
+            raise ValueError(f"candidates listed twice: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _allowed_are_sensitive(self) -> ProjectConfig:
+        extra = sorted(set(self.allow_sensitive_as_features) - set(self.sensitive))
+        if extra:
+            raise ValueError(f"allow_sensitive_as_features names non-sensitive columns: {extra}")
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def data_path(self) -> Path | None:
+        return None if self.data.path in (None, "") else self.resolve(self.data.path)
+
+    @property
+    def output_path(self) -> Path:
+        return self.resolve(self.output_dir)
+
+    @property
+    def blocked_inputs(self) -> set[str]:
+        """Columns that can never be model inputs."""
+        blocked = {self.data.target, *self.data.exclude}
+        blocked |= set(self.sensitive) - set(self.allow_sensitive_as_features)
+        for col in (self.data.id_column, self.data.date_column):
+            if col:
+                blocked.add(col)
+        return blocked
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "config") -> ProjectConfig:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+        try:
+            cfg = cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, source)) from None
+        if base_dir is not None:
+            cfg.base_dir = base_dir
+        return cfg
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ProjectConfig:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {str(p)!r} not found; create one with `creditscore init`")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        return cls.from_dict(raw or {}, base_dir=p.resolve().parent, source=str(p))
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"base_dir"})
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    """Turn pydantic's report into one readable line per problem, naming the key."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key {loc!r} (check the spelling; see `creditscore init` output)")
+        elif err["type"] == "missing":
+            lines.append(f"missing required key {loc!r}")
+        else:
+            value = err.get("input")
+            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+            where = f"{loc!r}: " if loc else ""
+            lines.append(f"{where}{err['msg']}{shown}")
+    return f"{source}: " + "; ".join(lines)
+
+
+def german_config() -> ProjectConfig:
+    """The configuration of the bundled German credit data (what ``train`` uses by default)."""
+    from creditscore.datasets import GERMAN_CONFIG
+
+    return ProjectConfig.from_yaml(GERMAN_CONFIG)

@@ -1,0 +1,625 @@
+"""Read a table of past applications and check it against the project configuration.
+
+``validate`` is the gate before training: it collects every problem it can find (missing
+columns, wrong types, a target that is not good/bad, duplicated ids, ...) and raises one
+:class:`DataError` listing them, each naming the column, a count and an example row, so a
+user fixes the file in one pass instead of one traceback at a time.
+
+Values are left raw here (``special_codes`` included): the model pipeline applies them, so
+that scoring and training share one code path.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditscore.config import ProjectConfig, Scalar
+from creditscore.exceptions import DataError, DataFileError
+
+__all__ = [
+    "Dataset",
+    "load",
+    "load_raw",
+    "read_table",
+    "summary",
+    "validate",
+]
+
+MAX_PROBLEMS = 20
+# A text column is "numeric-looking" when at least this share of its values are numbers.
+NUMERIC_LOOKING_SHARE = 0.8
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+_TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tab")
+_TXT_SUFFIXES = (".txt", ".txt.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED_SUFFIXES = _CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES + _PARQUET_SUFFIXES
+
+
+# ---------------------------------------------------------------------------- reading
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file, chosen by its suffix.
+
+    Raises :class:`DataFileError` (never a parser traceback) when the file is missing,
+    unreadable, empty or of an unsupported kind.
+    """
+    p = Path(path).expanduser()
+    name = p.name.lower()
+    if not p.exists():
+        raise DataFileError(
+            f"data file '{p}' not found; check the path (data.path in the config is relative "
+            "to the config file's folder)"
+        )
+    if p.is_dir():
+        raise DataFileError(f"data path '{p}' is a folder; point it at a CSV or Parquet file")
+    try:
+        if name.endswith(_PARQUET_SUFFIXES):
+            df = pd.read_parquet(p)
+        elif name.endswith(_CSV_SUFFIXES):
+            df = pd.read_csv(p, low_memory=False)
+        elif name.endswith(_TSV_SUFFIXES):
+            df = pd.read_csv(p, sep="\t", low_memory=False)
+        elif name.endswith(_TXT_SUFFIXES):
+            df = pd.read_csv(p, sep=_sniff_delimiter(p), low_memory=False)
+        else:
+            raise DataFileError(
+                f"data file '{p}' has an unsupported type; use one of "
+                f"{', '.join(SUPPORTED_SUFFIXES)} (CSV, TSV or Parquet)"
+            )
+    except DataFileError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataFileError(f"data file '{p}' is empty; it needs a header row and data") from None
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"data file '{p}' is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8 CSV or as Parquet"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFileError(
+            f"data file '{p}' could not be read: {first}; check that it is a valid "
+            f"{_kind(name)} file"
+        ) from None
+    except Exception as exc:  # pyarrow raises its own error types
+        raise DataFileError(
+            f"data file '{p}' could not be read ({type(exc).__name__}: {exc}); check that it "
+            f"is a valid {_kind(name)} file"
+        ) from None
+    if df.shape[1] == 0:
+        raise DataFileError(f"data file '{p}' has no columns; it needs a header row")
+    return df
+
+
+def _kind(name: str) -> str:
+    return "Parquet" if name.endswith(_PARQUET_SUFFIXES) else "CSV"
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """``.txt`` files come comma-, semicolon-, tab- or pipe-separated."""
+    import gzip
+
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        sample = fh.read(64 * 1024)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def load_raw(config: ProjectConfig) -> pd.DataFrame:
+    """The configured data as read from disk, or the bundled German data without a path."""
+    path = config.data_path
+    if path is None:
+        from creditscore.datasets import load_german
+
+        return load_german()
+    return read_table(path)
+
+
+# ---------------------------------------------------------------------------- Dataset
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated table, split into what a model may see and what it may not."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    numeric: list[str]
+    categorical: list[str]
+    ids: pd.Series | None
+    dates: pd.Series | None
+    sensitive: pd.DataFrame
+    data_hash: str
+    target: str
+    positive: Scalar
+
+    @property
+    def features(self) -> list[str]:
+        """Model inputs in the column order of ``X``."""
+        return [str(c) for c in self.X.columns]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_bads(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def bad_rate(self) -> float:
+        return float(self.y.mean()) if len(self.y) else float("nan")
+
+
+def summary(ds: Dataset) -> dict[str, Any]:
+    """A few numbers for the CLI to print after loading."""
+    return {
+        "rows": ds.n_rows,
+        "bads": ds.n_bads,
+        "bad_rate": round(ds.bad_rate, 4),
+        "numeric": len(ds.numeric),
+        "categorical": len(ds.categorical),
+        "hash": ds.data_hash,
+    }
+
+
+def load(config: ProjectConfig) -> Dataset:
+    """Read and validate the configured data in one call."""
+    return validate(load_raw(config), config)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _fmt(value: Any) -> str:
+    """A value as a user would recognise it in the file."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _row(pos: int | np.integer) -> str:
+    """Row number as in the file: 1-based, header not counted."""
+    return f"row {int(pos) + 1}"
+
+
+def label_key(value: Any) -> str:
+    """A label's comparable form: ``1``, ``1.0`` and ``'1'`` agree; ``True`` is ``'true'``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if np.isfinite(number) and number.is_integer():
+        return str(int(number))
+    return repr(number)
+
+
+_TRUE_WORDS = {"true", "yes", "y", "1", "t", "on"}
+_FALSE_WORDS = {"false", "no", "n", "0", "f", "off"}
+
+
+def positive_key(positive: Any, keys: Iterable[str]) -> str | None:
+    """Which of ``keys`` (label keys of the target's values) the configured positive names.
+
+    YAML turns an unquoted ``yes`` into ``True``: a boolean positive also matches the usual
+    spellings of yes/no.
+    """
+    keys = list(keys)
+    wanted = label_key(positive)
+    if wanted in keys:
+        return wanted
+    if isinstance(positive, bool):
+        words = _TRUE_WORDS if positive else _FALSE_WORDS
+        hits = [k for k in keys if k.casefold() in words]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _close(name: str, columns: Sequence[str]) -> str:
+    matches = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+    if not matches:
+        lowered = {c.casefold(): c for c in columns}
+        if name.casefold() in lowered:
+            matches = [lowered[name.casefold()]]
+    if not matches:
+        return ""
+    quoted = [repr(m) for m in matches]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {listed}?"
+
+
+def is_categorical_dtype(s: pd.Series) -> bool:
+    dtype = s.dtype
+    return bool(
+        pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def is_numeric_dtype(s: pd.Series) -> bool:
+    dtype = s.dtype
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def to_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Convert text to float64 (blank -> NaN); also return the mask of values that are not
+    numbers."""
+    if is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
+        out = pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
+        return out, pd.Series(False, index=s.index)
+    text = s.astype("string").str.strip()
+    text = text.mask(text == "", pd.NA)
+    numbers = pd.to_numeric(text, errors="coerce")
+    out = pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
+    bad = text.notna() & out.isna()
+    return out, bad.astype(bool)
+
+
+def numeric_looking(s: pd.Series) -> tuple[bool, pd.Series]:
+    """Is a text column mostly numbers? Returns (answer, mask of the values that are not)."""
+    if not is_categorical_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
+        return False, pd.Series(False, index=s.index)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    _, bad = to_numeric(s)
+    present = int(s.notna().sum())
+    if present == 0:
+        return False, bad
+    n_bad = int(bad.sum())
+    share = (present - n_bad) / present
+    return (n_bad > 0 and share >= NUMERIC_LOOKING_SHARE), bad
+
+
+def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column as dates. Returns (datetime64 series, mask of values that did not
+    parse). Plain numbers are not dates, except 8-digit ``YYYYMMDD`` integers."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s, pd.Series(False, index=s.index)
+    if is_numeric_dtype(s):
+        present = s.notna()
+        values = s[present]
+        in_range = bool(((values >= 1_000_01_01) & (values <= 9_999_12_31)).all())
+        if len(values) and in_range and bool((values % 1 == 0).all()):
+            text = values.astype("int64").astype(str)
+            parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+            out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+            out[present] = parsed
+            return out, present & out.isna()
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), present
+    text = s.astype("string").str.strip()
+    text = text.mask(text == "", pd.NA)
+    uniques = text.dropna().unique()
+    lookup = _parse_unique_dates(pd.Series(np.asarray(uniques, dtype=object)))
+    parsed = text.map(lookup)
+    out = pd.Series(pd.to_datetime(parsed.astype(object), errors="coerce"), index=s.index)
+    if out.dt.tz is not None:
+        out = out.dt.tz_convert(None)
+    return out, text.notna() & out.isna()
+
+
+_MONTHS = r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+
+
+def _parse_unique_dates(values: pd.Series) -> dict[Any, Any]:
+    if values.empty:
+        return {}
+    text = values.astype(str)
+    # A date is not just a number ("12") and has a 4-digit year, a month name or three
+    # numeric parts ("5/1/21"): this keeps bucket labels such as "1-2" or "3-5" out.
+    candidate = (
+        text.str.contains(r"\d", regex=True)
+        & ~text.str.fullmatch(r"[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?")
+    ) & (
+        text.str.contains(r"\d{4}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2}", regex=True)
+        | text.str.contains(_MONTHS, case=False, regex=True)
+    )
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=object)
+    if candidate.any():
+        got = pd.to_datetime(text[candidate], format="mixed", errors="coerce", utc=True)
+        got = got.where((got.dt.year >= 1800) & (got.dt.year <= 2200))  # "march 5" -> year 1
+        parsed[candidate] = got.dt.tz_convert(None).astype(object)
+    return {v: (p if not pd.isna(p) else pd.NaT) for v, p in zip(values, parsed, strict=True)}
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """sha256 of the frame's column names and values: the same file gives the same hash."""
+    digest = hashlib.sha256()
+    digest.update(repr((df.shape, [str(c) for c in df.columns])).encode())
+    for col in df.columns:
+        s = df[col]
+        try:
+            hashed = pd.util.hash_pandas_object(s, index=False).to_numpy()
+        except TypeError:  # unhashable objects (lists, dicts): hash their text
+            hashed = pd.util.hash_pandas_object(s.astype(str), index=False).to_numpy()
+        digest.update(hashed.tobytes())
+    return digest.hexdigest()
+
+
+def _value_counts(s: pd.Series) -> list[tuple[Any, int]]:
+    counts = s.value_counts(dropna=True)
+    return [(k, int(v)) for k, v in counts.items()]
+
+
+# ---------------------------------------------------------------------------- validate
+def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
+    """Check ``df`` against ``config`` and split it into a :class:`Dataset`.
+
+    Collects every problem and raises one :class:`DataError` listing each on its own line.
+    """
+    problems: list[str] = []
+    spec = config.data
+    if any(not isinstance(c, str) for c in df.columns):
+        df = df.rename(columns=str)
+    columns = [str(c) for c in df.columns]
+    present = set(columns)
+
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise DataError(f"the data has duplicated column names: {dupes}; rename them")
+    if len(df) == 0:
+        raise DataError("the data has no rows")
+
+    # ------------------------------------------------------------ missing columns
+    def need(col: str | None, where: str) -> None:
+        if col and col not in present:
+            problems.append(f"column {col!r} ({where}) is not in the data{_close(col, columns)}")
+
+    need(spec.target, "data.target")
+    need(spec.id_column, "data.id_column")
+    need(spec.date_column, "data.date_column")
+    for key, listed in (
+        ("data.features", spec.features or []),
+        ("sensitive", config.sensitive),
+        ("data.categorical", spec.categorical),
+        ("data.numeric", spec.numeric),
+        ("data.special_codes", list(spec.special_codes)),
+    ):
+        for col in listed:
+            need(col, key)
+
+    # ------------------------------------------------------------ target
+    y: np.ndarray | None = None
+    if spec.target in present:
+        y = _check_target(df[spec.target], spec.target, spec.positive, spec.min_bads, problems)
+
+    # ------------------------------------------------------------ id column
+    ids: pd.Series | None = None
+    if spec.id_column and spec.id_column in present:
+        ids = df[spec.id_column].copy()
+        _check_ids(ids, spec.id_column, problems)
+
+    # ------------------------------------------------------------ date column
+    dates: pd.Series | None = None
+    if spec.date_column and spec.date_column in present:
+        dates, bad = parse_dates(df[spec.date_column])
+        raw = df[spec.date_column]
+        n_bad = int(bad.sum())
+        if n_bad:
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            problems.append(
+                f"date column {spec.date_column!r} has {n_bad} values that are not dates, "
+                f"e.g. {_fmt(raw.iloc[pos])} ({_row(pos)}); fix them or clear data.date_column"
+            )
+        n_missing = int(raw.isna().sum())
+        if n_missing:
+            pos = int(np.flatnonzero(raw.isna().to_numpy())[0])
+            problems.append(
+                f"date column {spec.date_column!r} has {n_missing} missing values "
+                f"(e.g. {_row(pos)}); the out-of-time split needs a date on every row"
+            )
+
+    # ------------------------------------------------------------ features
+    blocked = config.blocked_inputs
+    if spec.features is not None:
+        features = [c for c in spec.features if c in present]
+        for col in spec.features:
+            if col in blocked:
+                problems.append(
+                    f"data.features lists {col!r}, which can never be a model input "
+                    f"({_why_blocked(col, config)}); remove it from data.features"
+                )
+        features = list(dict.fromkeys(c for c in features if c not in blocked))
+    else:
+        features = [c for c in columns if c not in blocked]
+
+    forced_cat = set(spec.categorical)
+    forced_num = set(spec.numeric)
+    X = df[features].copy()
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for col in features:
+        s = df[col]
+        n_missing = int(s.isna().sum())
+        if n_missing == len(s):
+            problems.append(
+                f"column {col!r} is empty (all {len(s)} values missing); "
+                "add it to data.exclude or fill it"
+            )
+            continue
+        if col in forced_cat:
+            categorical.append(col)
+        elif col in forced_num:
+            values, bad = to_numeric(s)
+            n_bad = int(bad.sum())
+            if n_bad:
+                problems.append(_non_numeric(col, s, bad, n_bad, forced=True))
+            else:
+                X[col] = values
+                numeric.append(col)
+        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+            problems.append(
+                f"column {col!r} holds dates, which a model cannot use directly; set "
+                f"data.date_column: {col} or add it to data.exclude"
+            )
+        elif is_numeric_dtype(s):
+            numeric.append(col)
+        elif is_categorical_dtype(s):
+            looks, bad = numeric_looking(s)
+            if looks:
+                problems.append(_non_numeric(col, s, bad, int(bad.sum()), forced=False))
+            else:
+                categorical.append(col)
+        else:
+            problems.append(
+                f"column {col!r} has type {s.dtype} that no model can use; "
+                "add it to data.exclude or convert it"
+            )
+
+    usable = set(numeric) | set(categorical)
+    if not features:
+        problems.append(
+            "no features left: every column is the target, an id, a date, sensitive or "
+            "excluded; list model inputs under data.features or shorten data.exclude"
+        )
+    elif not usable and not problems:
+        problems.append("no usable features left; see data.features and data.exclude")
+
+    if problems:
+        raise DataError(_report(problems))
+
+    assert y is not None
+    X = X[[c for c in features if c in usable]]
+    sens_cols = [c for c in config.sensitive if c in present]
+    return Dataset(
+        X=X,
+        y=y,
+        numeric=[c for c in X.columns if c in set(numeric)],
+        categorical=[c for c in X.columns if c in set(categorical)],
+        ids=ids,
+        dates=dates,
+        sensitive=df[sens_cols].copy(),
+        data_hash=data_hash(df),
+        target=spec.target,
+        positive=spec.positive,
+    )
+
+
+def _why_blocked(col: str, config: ProjectConfig) -> str:
+    spec = config.data
+    if col == spec.target:
+        return "it is the target"
+    if col == spec.id_column:
+        return "it is data.id_column"
+    if col == spec.date_column:
+        return "it is data.date_column"
+    if col in spec.exclude:
+        return "it is listed under data.exclude"
+    return "it is sensitive; list it under allow_sensitive_as_features to allow it"
+
+
+def _non_numeric(col: str, s: pd.Series, bad: pd.Series, n_bad: int, *, forced: bool) -> str:
+    pos = int(np.flatnonzero(bad.to_numpy())[0])
+    example = f"e.g. {_fmt(s.iloc[pos])} ({_row(pos)})"
+    if forced:
+        return (
+            f"column {col!r} is listed under data.numeric but has {n_bad} non-numeric values, "
+            f"{example}; fix them or move the column to data.categorical"
+        )
+    return (
+        f"column {col!r} has {n_bad} non-numeric values, {example}; fix them or list the "
+        "column under data.categorical"
+    )
+
+
+def _check_target(
+    target: pd.Series, name: str, positive: Scalar, min_bads: int, problems: list[str]
+) -> np.ndarray | None:
+    missing = target.isna().to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing:
+        pos = int(np.flatnonzero(missing)[0])
+        problems.append(
+            f"target {name!r} has {n_missing} missing values (e.g. {_row(pos)}); "
+            "drop those rows or fill in the outcome"
+        )
+    counts = _value_counts(target)
+    keys = [label_key(v) for v, _ in counts]
+    shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in counts[:10])
+    if len(counts) > 10:
+        shown += f", ... ({len(counts)} in all)"
+    if not counts:
+        problems.append(f"target {name!r} has no values")
+        return None
+    pkey = positive_key(positive, keys)
+    if pkey is None:
+        problems.append(
+            f"data.positive {_fmt(positive)} never occurs in target {name!r}; its values are "
+            f"{shown}; set data.positive to the value that marks a bad"
+        )
+        return None
+    if len(set(keys)) == 1:
+        problems.append(
+            f"target {name!r} has a single class: every row is {_fmt(counts[0][0])} "
+            f"({counts[0][1]} rows); a model needs both goods and bads"
+        )
+        return None
+    if len(set(keys)) > 2:
+        others = [(v, n) for (v, n), k in zip(counts, keys, strict=True) if k != pkey]
+        mapped = target.map(lambda v: label_key(v) if not pd.isna(v) else None)
+        second = label_key(others[0][0])
+        unseen = mapped.notna() & ~mapped.isin([pkey, second])
+        pos = int(np.flatnonzero(unseen.to_numpy())[0])
+        problems.append(
+            f"target {name!r} has {len(set(keys))} distinct values: {shown}; it needs exactly "
+            f"two, the positive {_fmt(positive)} and one other (unseen target value "
+            f"{_fmt(target.iloc[pos])} in {_row(pos)}); map or drop the other values"
+        )
+        return None
+    mapped = target.map(lambda v: label_key(v) if not pd.isna(v) else None)
+    y = (mapped == pkey).to_numpy(dtype=np.int8)
+    n_bads = int(y.sum())
+    if n_bads < min_bads:
+        problems.append(
+            f"only {n_bads} bads (target {name!r} == {_fmt(positive)}) in {len(y)} rows; "
+            f"at least data.min_bads = {min_bads} are needed to train"
+        )
+    return None if n_missing else y
+
+
+def _check_ids(ids: pd.Series, name: str, problems: list[str]) -> None:
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        pos = int(np.flatnonzero(missing)[0])
+        problems.append(
+            f"id column {name!r} has {int(missing.sum())} missing values (e.g. {_row(pos)}); "
+            "every application needs an id"
+        )
+    dup = ids.duplicated(keep=False) & ids.notna()
+    if dup.any():
+        n_values = int(ids[dup].nunique())
+        first = int(np.flatnonzero(dup.to_numpy())[0])
+        value = ids.iloc[first]
+        rows = np.flatnonzero((ids == value).to_numpy())[:5]
+        where = ", ".join(str(int(r) + 1) for r in rows)
+        problems.append(
+            f"id column {name!r} has {n_values} duplicated values ({int(dup.sum())} rows), "
+            f"e.g. {_fmt(value)} in rows {where}; ids must be unique per application"
+        )
+
+
+def _report(problems: list[str]) -> str:
+    shown = problems[:MAX_PROBLEMS]
+    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    lines = [f"the data does not fit the config ({count}):"]
+    lines += [f"  - {p}" for p in shown]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - MAX_PROBLEMS} more")
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Preprocessing shared by training and inference.
+
+Every candidate is ``Pipeline([("clean", InputCleaner), ("prep", <family transformer>),
+("model", <estimator>)])``: the same object scores in the API, in batch and in the
+evaluation, so no transformation can differ between training and serving.
+
+Families:
+
+- ``linear``: median imputation with missing indicators, standardisation, one-hot
+  categories (rare and unseen levels share an "infrequent" column). Logistic regression, MLP.
+- ``tree``: numbers as they are (NaN is native to the boosters and to sklearn forests),
+  categories as ordinal codes with unseen/missing -> NaN. The categorical columns come last,
+  so their positions are ``range(len(numeric), len(numeric) + len(categorical))``; LightGBM
+  and CatBoost use that for native categorical splits.
+- ``raw``: the cleaned frame itself (the WoE scorecard bins raw values with optbinning).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+Family = Literal["linear", "tree", "raw"]
+MISSING = "__missing__"
+
+
+def _canonical_key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+class InputCleaner(TransformerMixin, BaseEstimator):
+    """Select the model inputs in a fixed order and give them one representation.
+
+    Numbers become float64 with the configured special codes (e.g. -999 "not asked") set to
+    missing. Categories become strings; spellings that differ only by case or spaces
+    ("Rent", "rent ") are mapped to the spelling seen most often in training, so a typo in a
+    live application lands in the same category as in training.
+    """
+
+    def __init__(
+        self,
+        numeric: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        special_codes: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.special_codes = special_codes
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> InputCleaner:
+        frame = self._as_frame(X)
+        self.feature_names_in_ = np.asarray(list(self.numeric) + list(self.categorical), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        spellings: dict[str, dict[str, str]] = {}
+        for col in self.categorical:
+            counts = Counter(str(v) for v in frame[col].dropna())
+            best: dict[str, tuple[int, str]] = {}
+            for value, n in counts.items():
+                key = _canonical_key(value)
+                if key not in best or n > best[key][0]:
+                    best[key] = (n, value)
+            spellings[col] = {k: v for k, (_, v) in best.items()}
+        self.spellings_ = spellings
+        self.special_ = {
+            col: [float(c) if col in self.numeric else str(c) for c in codes]
+            for col, codes in (self.special_codes or {}).items()
+        }
+        return self
+
+    def _as_frame(self, X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in [*self.numeric, *self.categorical] if c not in X.columns]
+            if missing:
+                raise KeyError(f"input lacks columns {missing}")
+            return X
+        arr = np.asarray(X, dtype=object)
+        cols = [*self.numeric, *self.categorical]
+        if arr.ndim != 2 or arr.shape[1] != len(cols):
+            raise ValueError(f"expected a frame with columns {cols}")
+        return pd.DataFrame(arr, columns=cols)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "spellings_")
+        frame = self._as_frame(X)
+        out: dict[str, Any] = {}
+        for col in self.numeric:
+            values = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+            codes = self.special_.get(col)
+            if codes:
+                values = values.mask(values.isin(codes))
+            out[col] = values.to_numpy()
+        for col in self.categorical:
+            raw = frame[col]
+            present = raw.notna().to_numpy()
+            cleaned = np.full(len(raw), np.nan, dtype=object)
+            strings = raw[present].astype(str)
+            known = self.spellings_[col]
+            codes = set(self.special_.get(col, ()))
+            mapping = {
+                u: (np.nan if u in codes else known.get(_canonical_key(u), u))
+                for u in pd.unique(strings)
+            }
+            cleaned[present] = strings.map(mapping).to_numpy(dtype=object)
+            out[col] = cleaned
+        return pd.DataFrame(out, index=frame.index, columns=list(self.feature_names_in_))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "spellings_")
+        return self.feature_names_in_.copy()
+
+
+def _to_float32(X: Any) -> np.ndarray:
+    return np.asarray(X, dtype=np.float32)
+
+
+def build_preprocessor(
+    family: Family, numeric: Sequence[str], categorical: Sequence[str], *, float32: bool = False
+) -> Any:
+    """The transformer between ``InputCleaner`` and the model for one model family."""
+    numeric, categorical = list(numeric), list(categorical)
+    if family == "raw":
+        return "passthrough"
+    if family == "linear":
+        num = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                ("scale", StandardScaler()),
+            ]
+        )
+        cat = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="constant", fill_value=MISSING)),
+                (
+                    "onehot",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        min_frequency=5,
+                        sparse_output=False,
+                        dtype=np.float64,
+                    ),
+                ),
+            ]
+        )
+        ct = ColumnTransformer(
+            [("num", num, numeric), ("cat", cat, categorical)],
+            remainder="drop",
+            verbose_feature_names_out=False,
+        )
+        if float32:
+            return Pipeline([("ct", ct), ("f32", FunctionTransformer(_to_float32))])
+        return ct
+    if family == "tree":
+        cat = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            dtype=np.float64,
+        )
+        return ColumnTransformer(
+            [("num", "passthrough", numeric), ("cat", cat, categorical)],
+            remainder="drop",
+            verbose_feature_names_out=False,
+        )
+    raise ValueError(f"unknown preprocessing family {family!r}")
+
+
+def categorical_positions(numeric: Sequence[str], categorical: Sequence[str]) -> list[int]:
+    """Column positions of the categories in the ``tree`` family's output."""
+    return list(range(len(numeric), len(numeric) + len(categorical)))

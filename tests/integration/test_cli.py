@@ -1,0 +1,74 @@
+"""The command line as a user runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditscore.bundle import ModelBundle
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "creditscore.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_help_explains_every_command(tmp_path: Path) -> None:
+    out = run("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for command in ("init", "train"):
+        assert command in out.stdout
+    train_help = run("train", "--help", cwd=tmp_path).stdout
+    assert "--config" in train_help and "bundled German" in train_help
+
+
+def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
+    out = run("init", "--data", "missing.csv", "--target", "y", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "error:" in out.stderr and "Traceback" not in out.stderr + out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {target: y, positive: 1}\ncandiates: [logistic]\n")
+    out = run("train", "--config", str(bad), cwd=tmp_path)
+    assert out.returncode == 2 and "unknown key 'candiates'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_init_then_train_on_an_awkward_table(tmp_path: Path, german: pd.DataFrame) -> None:
+    """Ids, a leaky column, a date, missing values and typo'd categories, unmodified."""
+    rng = np.random.default_rng(0)
+    df = german.copy()
+    df.insert(0, "application_id", [f"APP-{i:05d}" for i in range(len(df))])
+    df["applied_on"] = pd.date_range("2019-01-01", periods=len(df), freq="D").strftime("%Y-%m-%d")
+    df["collections_status"] = np.where(df["creditability"] == "bad", "in collections", "current")
+    df.loc[rng.random(len(df)) < 0.1, "credit_amount"] = np.nan
+    typo = rng.random(len(df)) < 0.1
+    df.loc[typo, "housing"] = df.loc[typo, "housing"].str.upper() + " "
+    data = tmp_path / "applications.csv"
+    df.to_csv(data, index=False)
+
+    out = run("init", "--data", str(data), "--target", "creditability", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "creditscore.yaml").read_text()
+    assert "application_id" in text and "collections_status" in text
+    assert "date_column: applied_on" in text
+
+    out = run("train", "--config", "creditscore.yaml", "--trials", "2", "--candidates",
+              "logistic,lightgbm", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "champion" in out.stdout and "out-of-time" in out.stdout
+    bundle_dir = next((tmp_path / "artifacts" / "bundles").iterdir())
+    bundle = ModelBundle.load(bundle_dir)
+    assert "collections_status" not in bundle.features
+    assert "application_id" not in bundle.features
+    assert bundle.metrics["test"]["roc_auc"] < 0.95  # the leak really was left out
