@@ -84,7 +84,9 @@ def _logistic_space(t: Any) -> Params:
 def _scorecard(p: Params, ctx: Context) -> Any:
     from creditscore.models.scorecard import WoEScorecard
 
-    return WoEScorecard(categorical_features=list(ctx.categorical), **p)
+    return WoEScorecard(
+        categorical_features=list(ctx.categorical), monotone=dict(ctx.monotone) or None, **p
+    )
 
 
 def _scorecard_space(t: Any) -> Params:

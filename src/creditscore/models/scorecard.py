@@ -11,7 +11,8 @@ Conventions
 * ``decision_function`` is the log-odds of ``classes_[1]``.
 * ``points`` grow as risk falls: at good:bad odds of ``base_odds`` an applicant scores
   ``base_points``, and every doubling of the good:bad odds adds ``pdo`` points.
-* Missing values and special codes get a WoE of 0 (neutral, optbinning's default).
+* Missing values and special codes get a WoE of 0 (neutral, optbinning's default), and so
+  do categories not seen in training; ``points_table_`` reads them on the Missing row.
 """
 
 from __future__ import annotations
