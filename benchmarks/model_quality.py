@@ -36,7 +36,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from creditscore.config import ProjectConfig, german_config
 from creditscore.data.infer import infer_config, render_yaml
-from creditscore.data.ingest import load_raw, validate
+from creditscore.data.ingest import load_raw
 from creditscore.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,32 +52,44 @@ def taiwan_config(tmp: Path) -> ProjectConfig | None:
         console.print(f"[yellow]skip taiwan: {path} not found[/yellow]")
         return None
     df = pd.read_csv(path)
-    inference = infer_config(df, "default.payment.next.month", None, data_path=str(path), name="taiwan")
+    inference = infer_config(
+        df, "default.payment.next.month", None, data_path=str(path), name="taiwan"
+    )
     tmp.mkdir(parents=True, exist_ok=True)
     cfg_path = tmp / "taiwan.yaml"
     cfg_path.write_text(render_yaml(inference))
     return ProjectConfig.from_yaml(cfg_path)
 
 
-def reference_baselines(raw: pd.DataFrame, target: str, positive: Any, drop: list[str]) -> dict[str, Any]:
+def reference_baselines(
+    raw: pd.DataFrame, target: str, positive: Any, drop: list[str]
+) -> dict[str, Any]:
     """The data README's untuned anchors, on every column but the target and ids."""
     y = (raw[target].astype(str) == str(positive)).astype(int).to_numpy()
     X = raw.drop(columns=[target, *drop])
     cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     nums = [c for c in X.columns if c not in cats]
     lr = make_pipeline(
-        ColumnTransformer([("n", StandardScaler(), nums), ("c", OneHotEncoder(handle_unknown="ignore"), cats)]),
+        ColumnTransformer(
+            [("n", StandardScaler(), nums), ("c", OneHotEncoder(handle_unknown="ignore"), cats)]
+        ),
         LogisticRegression(C=0.1, max_iter=5000),
     )
     from lightgbm import LGBMClassifier
 
     gbm = make_pipeline(
         ColumnTransformer(
-            [("n", "passthrough", nums), ("c", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cats)]
+            [
+                ("n", "passthrough", nums),
+                ("c", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cats),
+            ]
         ),
         LGBMClassifier(n_estimators=300, learning_rate=0.03, num_leaves=15, verbose=-1),
     )
-    return {"reference: LR C=0.1 (all columns)": (lr, X, y), "reference: LightGBM (all columns)": (gbm, X, y)}
+    return {
+        "reference: LR C=0.1 (all columns)": (lr, X, y),
+        "reference: LightGBM (all columns)": (gbm, X, y),
+    }
 
 
 def repeated_cv(model: Any, X: pd.DataFrame, y: np.ndarray, repeats: int, seed: int) -> list[float]:
@@ -88,7 +100,9 @@ def repeated_cv(model: Any, X: pd.DataFrame, y: np.ndarray, repeats: int, seed: 
     return [float(s) for s in scores]
 
 
-def run_dataset(name: str, cfg: ProjectConfig, repeats: int, seconds: float | None) -> dict[str, Any]:
+def run_dataset(
+    name: str, cfg: ProjectConfig, repeats: int, seconds: float | None
+) -> dict[str, Any]:
     if seconds is not None:
         cfg.budget = cfg.budget.model_copy(update={"seconds": seconds})
     cfg.output_dir = str(RESULTS / "artifacts" / name)
@@ -115,10 +129,19 @@ def run_dataset(name: str, cfg: ProjectConfig, repeats: int, seconds: float | No
     drop = [c for c in (cfg.data.id_column, cfg.data.date_column) if c]
     if name == "taiwan":
         drop.append("ID")
-    for label, (model, X, y) in reference_baselines(raw, cfg.data.target, cfg.data.positive, drop).items():
+    for label, (model, X, y) in reference_baselines(
+        raw, cfg.data.target, cfg.data.positive, drop
+    ).items():
         console.print(f"  repeated CV: {label}")
         scores = repeated_cv(model, X, y, repeats, cfg.budget.seed)
-        rows.append({"model": label, "cv_auc_mean": float(np.mean(scores)), "cv_auc_std": float(np.std(scores)), "folds": scores})
+        rows.append(
+            {
+                "model": label,
+                "cv_auc_mean": float(np.mean(scores)),
+                "cv_auc_std": float(np.std(scores)),
+                "folds": scores,
+            }
+        )
     champion = next(r for r in rows if r["model"].endswith("(champion)"))
     return {
         "dataset": name,
@@ -137,7 +160,9 @@ def run_dataset(name: str, cfg: ProjectConfig, repeats: int, seconds: float | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--datasets", default="german,taiwan")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=None, help="override budget.seconds")
@@ -156,11 +181,22 @@ def main(argv: list[str] | None = None) -> int:
         for r in sorted(res["models"], key=lambda r: -r["cv_auc_mean"]):
             style = "bold green" if r["model"].endswith("(champion)") else ""
             table.add_row(
-                res["dataset"], r["model"], f"{r['cv_auc_mean']:.4f}", f"{r['cv_auc_std']:.4f}",
-                f"{r['tuning_cv_auc']:.4f}" if "tuning_cv_auc" in r else "-", style=style,
+                res["dataset"],
+                r["model"],
+                f"{r['cv_auc_mean']:.4f}",
+                f"{r['cv_auc_std']:.4f}",
+                f"{r['tuning_cv_auc']:.4f}" if "tuning_cv_auc" in r else "-",
+                style=style,
             )
         verdict = "meets" if res["meets_target"] else "misses"
-        table.add_row(res["dataset"], f"target >= {res['target']:.2f}: champion {verdict}", "", "", "", end_section=True)
+        table.add_row(
+            res["dataset"],
+            f"target >= {res['target']:.2f}: champion {verdict}",
+            "",
+            "",
+            "",
+            end_section=True,
+        )
     console.print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": platform.platform(), "python": sys.version.split()[0], "results": out}

@@ -36,7 +36,15 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
 MANIFEST = "bundle.json"
 # Libraries whose pickles must match across save and load (major.minor).
-PINNED_LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "catboost", "optbinning", "torch", "skorch")
+PINNED_LIBRARIES = (
+    "scikit-learn",
+    "lightgbm",
+    "xgboost",
+    "catboost",
+    "optbinning",
+    "torch",
+    "skorch",
+)
 
 
 def library_versions() -> dict[str, str]:

@@ -40,15 +40,21 @@ def _fmt(value: Any, digits: int = 3) -> str:
 # --------------------------------------------------------------------------- init
 @app.command()
 def init(
-    data: Annotated[Path, typer.Option("--data", "-d", help="CSV or Parquet file of past applications")],
-    target: Annotated[str, typer.Option("--target", "-t", help="column holding the good/bad outcome")],
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="CSV or Parquet file of past applications")
+    ],
+    target: Annotated[
+        str, typer.Option("--target", "-t", help="column holding the good/bad outcome")
+    ],
     positive: Annotated[
         str | None,
-        typer.Option("--positive", "-p", help="value of the target that marks a bad (default: inferred)"),
+        typer.Option(
+            "--positive", "-p", help="value of the target that marks a bad (default: inferred)"
+        ),
     ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="where to write the config")] = Path(
-        "creditscore.yaml"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="where to write the config")
+    ] = Path("creditscore.yaml"),
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing config")] = False,
 ) -> None:
     """Inspect a data file and write a commented creditscore.yaml.
@@ -65,12 +71,19 @@ def init(
     table.add_column("column")
     table.add_column("role")
     table.add_column("why")
-    styles = {"numeric": "green", "categorical": "green", "target": "bold cyan", "sensitive": "magenta"}
+    styles = {
+        "numeric": "green",
+        "categorical": "green",
+        "target": "bold cyan",
+        "sensitive": "magenta",
+    }
     for column, role, reason in inference.rows():
         style = styles.get(role, "yellow")
         table.add_row(column, f"[{style}]{role}[/{style}]", reason)
     console.print(table)
-    console.print(f"Wrote [bold]{output}[/bold]. Review it, then run: creditscore train --config {output}")
+    console.print(
+        f"Wrote [bold]{output}[/bold]. Review it, then run: creditscore train --config {output}"
+    )
 
 
 # --------------------------------------------------------------------------- train
@@ -93,7 +106,9 @@ class _RichProgress:
     def candidate_end(self, name: str, result: Any) -> None:
         task = self.tasks.get(name)
         if task is not None:
-            self.progress.update(task, total=result.tuning.n_trials, completed=result.tuning.n_trials)
+            self.progress.update(
+                task, total=result.tuning.n_trials, completed=result.tuning.n_trials
+            )
 
 
 def _print_training(result: Any) -> None:
@@ -117,14 +132,33 @@ def _print_training(result: Any) -> None:
     console.print(table)
 
     m = result.test_metrics
-    metrics = Table(title=f"Champion on the test set ({result.splits.sizes()['test']} rows"
-                    + (", out-of-time" if result.splits.out_of_time else "") + ")")
+    metrics = Table(
+        title=f"Champion on the test set ({result.splits.sizes()['test']} rows"
+        + (", out-of-time" if result.splits.out_of_time else "")
+        + ")"
+    )
     metrics.add_column("metric")
     metrics.add_column("value", justify="right")
-    for key in ("roc_auc", "gini", "ks", "pr_auc", "brier", "log_loss", "accuracy", "precision",
-                "recall", "f1", "specificity", "approval_rate", "bad_rate_approved", "expected_cost"):
+    for key in (
+        "roc_auc",
+        "gini",
+        "ks",
+        "pr_auc",
+        "brier",
+        "log_loss",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "specificity",
+        "approval_rate",
+        "bad_rate_approved",
+        "expected_cost",
+    ):
         metrics.add_row(key, _fmt(m.get(key), 4))
-    metrics.add_row("confusion (tn fp fn tp)", f"{m['tn']:.0f} {m['fp']:.0f} {m['fn']:.0f} {m['tp']:.0f}")
+    metrics.add_row(
+        "confusion (tn fp fn tp)", f"{m['tn']:.0f} {m['fp']:.0f} {m['fn']:.0f} {m['tp']:.0f}"
+    )
     console.print(metrics)
 
     pol = result.policy
@@ -136,11 +170,14 @@ def _print_training(result: Any) -> None:
         f" costs FN {pol.cost_fn:g} / FP {pol.cost_fp:g}."
     )
     console.print(
-        "Risk bands: " + ", ".join(f"{n} ≤ {c:.2f}" for n, c in pol.bands)
+        "Risk bands: "
+        + ", ".join(f"{n} ≤ {c:.2f}" for n, c in pol.bands)
         + f"; score {pol.base_points:g} at odds {pol.base_odds:g}:1, {pol.pdo:g} points to double."
     )
     console.print(f"Bundle: [bold]{result.bundle_path}[/bold]")
-    console.print(f"Plots:  [bold]{result.bundle_path / 'plots'}[/bold] ({', '.join(sorted(result.plots))})")
+    console.print(
+        f"Plots:  [bold]{result.bundle_path / 'plots'}[/bold] ({', '.join(sorted(result.plots))})"
+    )
     console.print(f"Done in {result.seconds:.0f} s.")
 
 
@@ -148,10 +185,16 @@ def _print_training(result: Any) -> None:
 def train(
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="project YAML from `creditscore init` (default: bundled German data)"),
+        typer.Option(
+            "--config",
+            "-c",
+            help="project YAML from `creditscore init` (default: bundled German data)",
+        ),
     ] = None,
     trials: Annotated[int | None, typer.Option(help="override budget.trials per candidate")] = None,
-    seconds: Annotated[float | None, typer.Option(help="override budget.seconds per candidate")] = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="override budget.seconds per candidate")
+    ] = None,
     candidates: Annotated[
         str | None, typer.Option(help="comma-separated candidates to run, overriding the config")
     ] = None,
@@ -169,13 +212,17 @@ def train(
         cfg.base_dir = Path.cwd()
     if trials is not None or seconds is not None:
         budget = cfg.budget.model_copy(
-            update={k: v for k, v in {"trials": trials, "seconds": seconds}.items() if v is not None}
+            update={
+                k: v for k, v in {"trials": trials, "seconds": seconds}.items() if v is not None
+            }
         )
         cfg.budget = budget
     if candidates:
         cfg.candidates = [c.strip() for c in candidates.split(",") if c.strip()]
     source = config or "bundled German credit data"
-    console.print(f"Training [bold]{cfg.name}[/bold] on {source}; candidates: {', '.join(cfg.candidates)}")
+    console.print(
+        f"Training [bold]{cfg.name}[/bold] on {source}; candidates: {', '.join(cfg.candidates)}"
+    )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

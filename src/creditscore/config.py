@@ -39,7 +39,9 @@ class DataConfig(_Strict):
     )
     target: str = Field(description="column holding the good/bad outcome")
     positive: Scalar = Field(description="value of the target column that marks a bad (default)")
-    id_column: str | None = Field(default=None, description="unique application id, never a feature")
+    id_column: str | None = Field(
+        default=None, description="unique application id, never a feature"
+    )
     date_column: str | None = Field(
         default=None, description="application date; enables the out-of-time split"
     )
@@ -67,7 +69,9 @@ class DataConfig(_Strict):
             raise ValueError(f"columns listed as both categorical and numeric: {both}")
         cat_mono = sorted(set(self.monotone) & set(self.categorical))
         if cat_mono:
-            raise ValueError(f"monotone constraints need numeric columns, not categorical {cat_mono}")
+            raise ValueError(
+                f"monotone constraints need numeric columns, not categorical {cat_mono}"
+            )
         return self
 
 
@@ -77,7 +81,7 @@ class SplitConfig(_Strict):
     seed: int = 42
     out_of_time: bool = Field(
         default=True,
-        description="with a date column, the test set is the latest applications, not a random draw",
+        description="with a date column, test on the latest applications, not a random draw",
     )
 
 
@@ -117,7 +121,7 @@ def _default_bands() -> list[RiskBand]:
 
 
 class ScalingConfig(_Strict):
-    """Score points: ``base_points`` at odds ``base_odds``:1 (good:bad); ``pdo`` points double them."""
+    """Score points: ``base_points`` at good:bad odds ``base_odds``:1; ``pdo`` more doubles them."""
 
     base_points: float = 600.0
     base_odds: float = Field(default=50.0, gt=0)
@@ -217,9 +221,13 @@ class ProjectConfig(_Strict):
 
     # ------------------------------------------------------------------ I/O
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "config") -> ProjectConfig:
+    def from_dict(
+        cls, raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "config"
+    ) -> ProjectConfig:
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+            raise ConfigError(
+                f"{source}: expected a mapping at the top level, got {type(raw).__name__}"
+            )
         try:
             cfg = cls.model_validate(raw)
         except ValidationError as exc:
@@ -232,7 +240,9 @@ class ProjectConfig(_Strict):
     def from_yaml(cls, path: str | Path) -> ProjectConfig:
         p = Path(path)
         if not p.is_file():
-            raise ConfigError(f"config file {str(p)!r} not found; create one with `creditscore init`")
+            raise ConfigError(
+                f"config file {str(p)!r} not found; create one with `creditscore init`"
+            )
         try:
             raw = yaml.safe_load(p.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:

@@ -29,17 +29,20 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     for command in ("init", "train"):
         assert command in out.stdout
     train_help = run("train", "--help", cwd=tmp_path).stdout
-    assert "--config" in train_help and "bundled German" in train_help
+    assert "--config" in train_help
+    assert "bundled German" in train_help
 
 
 def test_user_mistakes_print_one_line_not_a_traceback(tmp_path: Path) -> None:
     out = run("init", "--data", "missing.csv", "--target", "y", cwd=tmp_path)
     assert out.returncode == 2
-    assert "error:" in out.stderr and "Traceback" not in out.stderr + out.stdout
+    assert "error:" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: {target: y, positive: 1}\ncandiates: [logistic]\n")
     out = run("train", "--config", str(bad), cwd=tmp_path)
-    assert out.returncode == 2 and "unknown key 'candiates'" in out.stderr
+    assert out.returncode == 2
+    assert "unknown key 'candiates'" in out.stderr
     assert "Traceback" not in out.stderr
 
 
@@ -60,13 +63,23 @@ def test_init_then_train_on_an_awkward_table(tmp_path: Path, german: pd.DataFram
     out = run("init", "--data", str(data), "--target", "creditability", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     text = (tmp_path / "creditscore.yaml").read_text()
-    assert "application_id" in text and "collections_status" in text
+    assert "application_id" in text
+    assert "collections_status" in text
     assert "date_column: applied_on" in text
 
-    out = run("train", "--config", "creditscore.yaml", "--trials", "2", "--candidates",
-              "logistic,lightgbm", cwd=tmp_path)
+    out = run(
+        "train",
+        "--config",
+        "creditscore.yaml",
+        "--trials",
+        "2",
+        "--candidates",
+        "logistic,lightgbm",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
-    assert "champion" in out.stdout and "out-of-time" in out.stdout
+    assert "champion" in out.stdout
+    assert "out-of-time" in out.stdout
     bundle_dir = next((tmp_path / "artifacts" / "bundles").iterdir())
     bundle = ModelBundle.load(bundle_dir)
     assert "collections_status" not in bundle.features

@@ -29,7 +29,13 @@ MONOTONE = ["logistic", "scorecard", "xgboost", "lightgbm", "catboost"]
 @pytest.mark.parametrize("name", MONOTONE)
 def test_pd_never_falls_as_days_past_due_rise(name: str) -> None:
     X, y = delinquency_data()
-    ctx = Context(["days_past_due", "income"], ["housing"], monotone={"days_past_due": "increasing"}, seed=0, n_jobs=1)
+    ctx = Context(
+        ["days_past_due", "income"],
+        ["housing"],
+        monotone={"days_past_due": "increasing"},
+        seed=0,
+        n_jobs=1,
+    )
     pipe = CATALOG[name].pipeline(None, ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -36,7 +36,8 @@ def test_candidate_fits_and_scores_awkward_rows(name: str, small) -> None:  # ty
         warnings.simplefilter("ignore")
         pipe.fit(X, y)
     p = pipe.predict_proba(X)[:, 1]
-    assert p.shape == (len(X),) and np.all((p >= 0) & (p <= 1))
+    assert p.shape == (len(X),)
+    assert np.all((p >= 0) & (p <= 1))
     assert roc_auc_score(y, p) > 0.7
     odd = X.head(3).copy()
     odd.loc[0, "credit_amount"] = np.nan  # missing number
@@ -50,7 +51,7 @@ def test_candidate_fits_and_scores_awkward_rows(name: str, small) -> None:  # ty
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
 def test_search_space_samples_buildable_params(name: str, small) -> None:  # type: ignore[no-untyped-def]
-    X, _, ctx = small
+    _X, _, ctx = small
     cand = CATALOG[name]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     for _ in range(3):

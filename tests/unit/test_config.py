@@ -20,9 +20,11 @@ BASE = {"data": {"target": "status", "positive": "bad"}}
 
 def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
     cfg = ProjectConfig.from_yaml(write(tmp_path, BASE))
-    assert cfg.costs.false_negative == 10 and cfg.costs.false_positive == 1
+    assert cfg.costs.false_negative == 10
+    assert cfg.costs.false_positive == 1
     assert [b.name for b in cfg.policy.risk_bands] == ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-    assert cfg.policy.scaling.base_points == 600 and cfg.policy.scaling.pdo == 20
+    assert cfg.policy.scaling.base_points == 600
+    assert cfg.policy.scaling.pdo == 20
     assert cfg.split.valid == cfg.split.test == 0.15
     assert cfg.base_dir == tmp_path.resolve()
 
@@ -38,12 +40,20 @@ def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
         ({**BASE, "budget": {"trials": None, "seconds": None}}, "budget.trials or budget.seconds"),
         ({**BASE, "candidates": []}, "at least one candidate"),
         (
-            {**BASE, "policy": {"risk_bands": [{"name": "A", "max_pd": 0.5}, {"name": "B", "max_pd": 0.2}]}},
+            {
+                **BASE,
+                "policy": {
+                    "risk_bands": [{"name": "A", "max_pd": 0.5}, {"name": "B", "max_pd": 0.2}]
+                },
+            },
             "strictly increase",
         ),
         ({**BASE, "policy": {"risk_bands": [{"name": "A", "max_pd": 0.5}]}}, "end at max_pd 1.0"),
         ({**BASE, "allow_sensitive_as_features": ["age"]}, "non-sensitive columns: ['age']"),
-        ({"data": {**BASE["data"], "numeric": ["a"], "categorical": ["a"]}}, "both categorical and numeric"),
+        (
+            {"data": {**BASE["data"], "numeric": ["a"], "categorical": ["a"]}},
+            "both categorical and numeric",
+        ),
         (
             {"data": {**BASE["data"], "categorical": ["a"], "monotone": {"a": "increasing"}}},
             "need numeric columns",
@@ -90,6 +100,7 @@ def test_relative_data_path_resolves_against_yaml_folder(tmp_path: Path) -> None
 
 def test_bundled_german_config_is_valid() -> None:
     cfg = german_config()
-    assert cfg.data.target == "creditability" and cfg.data.path is None
+    assert cfg.data.target == "creditability"
+    assert cfg.data.path is None
     assert set(cfg.sensitive) == {"personal_status_and_sex", "age_in_years", "foreign_worker"}
     assert cfg.data_path is None

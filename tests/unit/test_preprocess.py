@@ -26,7 +26,8 @@ def test_cleaner_selects_orders_and_maps_special_codes() -> None:
     out = cleaner.transform(frame())
     assert list(out.columns) == ["income", "housing"]
     assert out["income"].tolist()[:3] == [1000.0, pytest.approx(np.nan, nan_ok=True), 2500.0]
-    assert np.isnan(out["income"].iloc[3]) and out["income"].iloc[4] == 3000.0
+    assert np.isnan(out["income"].iloc[3])
+    assert out["income"].iloc[4] == 3000.0
 
 
 def test_cleaner_merges_spellings_that_differ_by_case_or_spaces() -> None:
@@ -34,7 +35,8 @@ def test_cleaner_merges_spellings_that_differ_by_case_or_spaces() -> None:
     out = cleaner.transform(frame())["housing"].tolist()
     # "Rent", "rent ", "RENT" each appear once: one canonical spelling for all three.
     assert out[0] == out[1] == out[4]
-    assert out[2] == "Own" and pd.isna(out[3])
+    assert out[2] == "Own"
+    assert pd.isna(out[3])
     live = cleaner.transform(pd.DataFrame({"income": [1], "housing": ["  rEnT"]}))
     assert live["housing"].iloc[0] == out[0]
 

@@ -19,14 +19,17 @@ def test_stratified_split_is_disjoint_seeded_and_keeps_bad_rate(rng: np.random.G
     for p in parts:
         assert abs(y[p].mean() - y.mean()) < 0.01
     again = split_indices(y, SplitConfig())
-    assert np.array_equal(again.test, s.test) and not s.out_of_time
+    assert np.array_equal(again.test, s.test)
+    assert not s.out_of_time
     other = split_indices(y, SplitConfig(seed=7))
     assert not np.array_equal(other.test, s.test)
 
 
 def test_out_of_time_split_tests_on_the_latest_applications(rng: np.random.Generator) -> None:
     n = 1000
-    dates = pd.Series(pd.date_range("2020-01-01", periods=n, freq="D")).sample(frac=1, random_state=1)
+    dates = pd.Series(pd.date_range("2020-01-01", periods=n, freq="D")).sample(
+        frac=1, random_state=1
+    )
     dates = dates.reset_index(drop=True)
     y = (rng.random(n) < 0.3).astype(int)
     s = split_indices(y, SplitConfig(), dates)

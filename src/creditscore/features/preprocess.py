@@ -59,7 +59,9 @@ class InputCleaner(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> InputCleaner:
         frame = self._as_frame(X)
-        self.feature_names_in_ = np.asarray(list(self.numeric) + list(self.categorical), dtype=object)
+        self.feature_names_in_ = np.asarray(
+            list(self.numeric) + list(self.categorical), dtype=object
+        )
         self.n_features_in_ = len(self.feature_names_in_)
         spellings: dict[str, dict[str, str]] = {}
         for col in self.categorical:
@@ -105,9 +107,9 @@ class InputCleaner(TransformerMixin, BaseEstimator):
             cleaned = np.full(len(raw), np.nan, dtype=object)
             strings = raw[present].astype(str)
             known = self.spellings_[col]
-            codes = set(self.special_.get(col, ()))
+            missing_codes = set(self.special_.get(col) or ())
             mapping = {
-                u: (np.nan if u in codes else known.get(_canonical_key(u), u))
+                u: (np.nan if u in missing_codes else known.get(_canonical_key(u), u))
                 for u in pd.unique(strings)
             }
             cleaned[present] = strings.map(mapping).to_numpy(dtype=object)

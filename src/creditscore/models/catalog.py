@@ -62,8 +62,16 @@ class Candidate:
         merged = {**self.defaults, **(params or {})}
         return Pipeline(
             [
-                ("clean", InputCleaner(list(ctx.numeric), list(ctx.categorical), dict(ctx.special_codes))),
-                ("prep", build_preprocessor(self.family, ctx.numeric, ctx.categorical, float32=self.float32)),
+                (
+                    "clean",
+                    InputCleaner(list(ctx.numeric), list(ctx.categorical), dict(ctx.special_codes)),
+                ),
+                (
+                    "prep",
+                    build_preprocessor(
+                        self.family, ctx.numeric, ctx.categorical, float32=self.float32
+                    ),
+                ),
                 ("model", self.make(merged, ctx)),
             ]
         )
@@ -217,7 +225,9 @@ def _mlp_space(t: Any) -> Params:
 CATALOG: dict[str, Candidate] = {
     c.name: c
     for c in [
-        Candidate("logistic", "Logistic regression", "linear", {"C": 0.1}, _logistic_space, _logistic),
+        Candidate(
+            "logistic", "Logistic regression", "linear", {"C": 0.1}, _logistic_space, _logistic
+        ),
         Candidate(
             "scorecard",
             "WoE scorecard",
@@ -239,8 +249,15 @@ CATALOG: dict[str, Candidate] = {
             "xgboost",
             "XGBoost",
             "tree",
-            {"n_estimators": 300, "learning_rate": 0.03, "max_depth": 3, "min_child_weight": 1.0,
-             "subsample": 0.8, "colsample_bytree": 0.6, "reg_lambda": 1.0},
+            {
+                "n_estimators": 300,
+                "learning_rate": 0.03,
+                "max_depth": 3,
+                "min_child_weight": 1.0,
+                "subsample": 0.8,
+                "colsample_bytree": 0.6,
+                "reg_lambda": 1.0,
+            },
             _xgboost_space,
             _xgboost,
             requires=("xgboost",),
@@ -249,9 +266,17 @@ CATALOG: dict[str, Candidate] = {
             "lightgbm",
             "LightGBM",
             "tree",
-            {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 20,
-             "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3, "cat_smooth": 10.0,
-             "min_data_per_group": 100},
+            {
+                "n_estimators": 300,
+                "learning_rate": 0.03,
+                "num_leaves": 15,
+                "min_child_samples": 20,
+                "subsample": 1.0,
+                "colsample_bytree": 1.0,
+                "reg_lambda": 1e-3,
+                "cat_smooth": 10.0,
+                "min_data_per_group": 100,
+            },
             _lightgbm_space,
             _lightgbm,
             requires=("lightgbm",),
@@ -269,8 +294,13 @@ CATALOG: dict[str, Candidate] = {
             "mlp",
             "PyTorch MLP",
             "linear",
-            {"hidden_units": "64x32", "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-4,
-             "batch_size": 128},
+            {
+                "hidden_units": "64x32",
+                "dropout": 0.2,
+                "lr": 1e-3,
+                "weight_decay": 1e-4,
+                "batch_size": 128,
+            },
             _mlp_space,
             _mlp,
             requires=("torch", "skorch"),

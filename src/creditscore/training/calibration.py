@@ -35,7 +35,9 @@ def _calibrated(model: Any, method: str) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(FrozenEstimator(model), method=method, ensemble=False, cv=5)
 
 
-def calibrate(model: Any, X: pd.DataFrame, y: np.ndarray, method: str = "auto", seed: int = 42) -> Calibration:
+def calibrate(
+    model: Any, X: pd.DataFrame, y: np.ndarray, method: str = "auto", seed: int = 42
+) -> Calibration:
     raw = model.predict_proba(X)[:, 1]
     scores = {"none": float(log_loss(y, raw, labels=[0, 1]))}
     if method == "none":

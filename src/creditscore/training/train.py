@@ -37,7 +37,7 @@ from creditscore.models.catalog import Context, get_candidates
 from creditscore.training.calibration import Calibration, calibrate
 from creditscore.training.tuning import TuningResult, folds, tune
 
-BLEND_SIZE = 3
+BLEND_STEPS = 10
 
 
 class Progress(Protocol):
@@ -123,6 +123,46 @@ def _valid_scores(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[float, fl
     )
 
 
+def _fold_auc(
+    y: np.ndarray, proba: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
+) -> list[float]:
+    return [float(roc_auc_score(y[va], proba[va])) for _, va in splits]
+
+
+def select_blend(
+    oof: dict[str, np.ndarray],
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    max_steps: int = BLEND_STEPS,
+) -> dict[str, int]:
+    """Greedy forward ensemble selection on out-of-fold PDs (Caruana et al., 2004).
+
+    Start from the best single candidate; at each step add (with replacement) the candidate
+    whose inclusion raises the mean fold AUC of the averaged PD the most; stop when nothing
+    helps. Returns member -> weight (how many times it was picked).
+    """
+    score = {name: float(np.mean(_fold_auc(y, p, splits))) for name, p in oof.items()}
+    first = max(score, key=lambda n: score[n])
+    picks = [first]
+    total = oof[first].copy()
+    best = score[first]
+    for _ in range(max_steps):
+        trials = {
+            name: float(np.mean(_fold_auc(y, (total + p) / (len(picks) + 1), splits)))
+            for name, p in oof.items()
+        }
+        name = max(trials, key=lambda n: trials[n])
+        if trials[name] <= best + 1e-5:
+            break
+        picks.append(name)
+        total += oof[name]
+        best = trials[name]
+    weights: dict[str, int] = {}
+    for name in picks:
+        weights[name] = weights.get(name, 0) + 1
+    return weights
+
+
 def _blend(
     results: list[CandidateResult],
     X: pd.DataFrame,
@@ -131,22 +171,23 @@ def _blend(
     yv: np.ndarray,
     config: ProjectConfig,
 ) -> CandidateResult | None:
-    """Soft-vote blend of the best few candidates, kept only if it wins on CV AUC."""
-    ranked = sorted(results, key=lambda r: r.cv_auc_mean, reverse=True)[:BLEND_SIZE]
-    if len(ranked) < 2:
+    """A weighted soft-vote blend, kept only if it beats the best single candidate on CV."""
+    if len(results) < 2:
         return None
-    oof = np.mean([r.tuning.oof_proba for r in ranked], axis=0)
-    fold_aucs = [
-        float(roc_auc_score(y[va], oof[va]))
-        for _, va in folds(y, config.budget.cv_folds, config.budget.seed)
-    ]
-    if np.mean(fold_aucs) <= ranked[0].cv_auc_mean:
+    splits = folds(y, config.budget.cv_folds, config.budget.seed)
+    by_name = {r.name: r for r in results}
+    weights = select_blend({r.name: r.tuning.oof_proba for r in results}, y, splits)
+    if len(weights) < 2:
         return None
-    members = [(r.name, clone(r.model)) for r in ranked]
-    model, seconds = _fit(VotingClassifier(members, voting="soft"), X, y)
+    total = sum(weights.values())
+    oof = np.sum([by_name[n].tuning.oof_proba * w for n, w in weights.items()], axis=0) / total
+    fold_aucs = _fold_auc(y, oof, splits)
+    members = [(n, clone(by_name[n].model)) for n in weights]
+    blend = VotingClassifier(members, voting="soft", weights=[weights[n] for n, _ in members])
+    model, seconds = _fit(blend, X, y)
     tuning = TuningResult(
         name="blend",
-        best_params={"members": [r.name for r in ranked]},
+        best_params={"members": dict(weights)},
         cv_auc_folds=fold_aucs,
         oof_proba=oof,
         n_trials=0,
@@ -154,7 +195,7 @@ def _blend(
         seconds=0.0,
     )
     auc, ks, brier = _valid_scores(model, Xv, yv)
-    label = "Blend of " + " + ".join(r.name for r in ranked)
+    label = "Blend of " + " + ".join(f"{n}×{w}" if w > 1 else n for n, w in weights.items())
     return CandidateResult("blend", label, tuning, model, seconds, auc, ks, brier)
 
 
@@ -179,10 +220,11 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     results: list[CandidateResult] = []
     for cand in get_candidates(config.candidates):
         progress.candidate_start(cand.name, cand.label, config.budget.trials)
-        tuning = tune(
-            cand, Xt, yt, ctx, config.budget,
-            on_trial=lambda n, best, name=cand.name: progress.trial_done(name, n, best),
-        )
+
+        def on_trial(n: int, best: float, name: str = cand.name) -> None:
+            progress.trial_done(name, n, best)
+
+        tuning = tune(cand, Xt, yt, ctx, config.budget, on_trial=on_trial)
         model, seconds = _fit(cand.pipeline(tuning.best_params, ctx), Xt, yt)
         auc, ks, brier = _valid_scores(model, Xv, yv)
         res = CandidateResult(cand.name, cand.label, tuning, model, seconds, auc, ks, brier)

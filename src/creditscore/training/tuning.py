@@ -47,7 +47,9 @@ class TuningResult:
 
 
 def folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    return list(
+        StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    )
 
 
 def cross_validate(
@@ -107,7 +109,7 @@ def tune(
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
         study_name=candidate.name,
     )
-    study.enqueue_trial(_as_trial_params(candidate))
+    study.enqueue_trial(dict(candidate.defaults))
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if on_trial is not None:
@@ -128,10 +130,9 @@ def tune(
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
         reason = failed[0].system_attrs.get("fail_reason", "unknown") if failed else "no trial ran"
         raise RuntimeError(f"every trial of {candidate.name} failed: {reason}")
-    params = _decode(candidate, study.best_params)
     return TuningResult(
         name=candidate.name,
-        best_params=params,
+        best_params={**candidate.defaults, **study.best_params},
         cv_auc_folds=list(best["folds"]),
         oof_proba=best["oof"],
         n_trials=len(study.trials),
@@ -143,11 +144,3 @@ def tune(
         ],
     )
 
-
-def _as_trial_params(candidate: Candidate) -> Params:
-    return dict(candidate.defaults)
-
-
-def _decode(candidate: Candidate, params: Params) -> Params:
-    """Best params merged over the defaults (defaults cover fixed, unsearched settings)."""
-    return {**candidate.defaults, **params}
