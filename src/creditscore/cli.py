@@ -198,11 +198,21 @@ def train(
     candidates: Annotated[
         str | None, typer.Option(help="comma-separated candidates to run, overriding the config")
     ] = None,
+    track: Annotated[
+        bool,
+        typer.Option(
+            "--track/--no-track",
+            help="log the run to MLflow, register the model and apply the champion gate",
+        ),
+    ] = True,
 ) -> None:
     """Train, tune and compare the candidates; calibrate the champion; set the policy.
 
     Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, fit seconds),
     the champion's test metrics and decision policy, and where the bundle and plots are.
+    Then writes the model card, logs everything to MLflow (``CREDITSCORE_TRACKING_URI``,
+    default ``sqlite:///mlflow.db`` here), registers a new version and makes it champion
+    only if it is not worse than the current champion on the same test rows.
     """
     from creditscore.config import ProjectConfig, german_config
     from creditscore.training.train import train as run_training
@@ -233,6 +243,113 @@ def train(
     ) as bar:
         result = run_training(cfg, _RichProgress(bar))
     _print_training(result)
+    if track:
+        _track(result)
+
+
+def _track(result: Any) -> None:
+    from creditscore import registry, tracking
+    from creditscore.evaluation.report import build_model_card
+
+    console.print("[dim]>[/dim] Writing the model card and logging to MLflow")
+    card = build_model_card(result, result.bundle_path / "model_card")
+    tracked = tracking.log_training(result, card_paths=card)
+    fairness = result.extras.get("fairness") or {}
+    outcome = registry.register_and_gate(tracked, result, fairness_ok=fairness.get("passed"))
+    console.print(("[green]" if outcome.promoted else "[yellow]") + outcome.message())
+    console.print(f"Model card: [bold]{outcome.card_paths.get('html', card['html'])}[/bold]")
+    console.print(
+        f"MLflow run {tracked.run_id}: {tracked.run_url or tracking.ui_hint(tracked.tracking_uri)}"
+    )
+
+
+# --------------------------------------------------------------------------- registry
+NameOption = Annotated[
+    str | None,
+    typer.Option("--name", "-n", help="registered model name (default: from --config or German)"),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="project YAML whose `name` to use")
+]
+
+
+def _model_name(name: str | None, config: Path | None) -> str:
+    from creditscore.config import ProjectConfig, german_config
+    from creditscore.settings import get_settings
+
+    if name:
+        return name
+    if get_settings().model_name:
+        return str(get_settings().model_name)
+    return (ProjectConfig.from_yaml(config) if config else german_config()).name
+
+
+@app.command()
+def models(name: NameOption = None, config: ConfigOption = None) -> None:
+    """List the registered versions: aliases, key test metrics, gate, who promoted and why."""
+    from creditscore import registry
+
+    table = Table(title=f"Versions of {_model_name(name, config)}")
+    for col in ("version", "aliases", "created", "model", "test AUC", "Brier", "gate", "by", "why"):
+        table.add_column(col)
+    for r in reversed(registry.list_versions(_model_name(name, config))):
+        table.add_row(
+            r.version,
+            ", ".join(r.aliases) or "-",
+            f"{r.created:%Y-%m-%d %H:%M}",
+            r.candidate or "-",
+            _fmt(r.test_auc, 4),
+            _fmt(r.test_brier, 4),
+            r.gate or "-",
+            r.promoted_by or "-",
+            r.promotion_reason or r.gate_reason or "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="version number to make champion")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (stored with the version)")],
+    name: NameOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Make VERSION the champion by hand, recording who and why (CREDITSCORE_USER or login)."""
+    from creditscore import registry
+
+    o = registry.promote(_model_name(name, config), version, reason)
+    console.print(
+        f"{o.name} v{o.version} is champion (was v{o.previous_champion or '-'}), by {o.user}"
+    )
+
+
+@app.command()
+def rollback(
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (stored with the version)")],
+    name: NameOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Give the champion alias back to the previous champion, recording who and why."""
+    from creditscore import registry
+
+    version = registry.rollback(_model_name(name, config), reason)
+    console.print(f"champion is back to v{version}")
+
+
+@app.command()
+def report(
+    version: Annotated[str, typer.Argument(help="registered version")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="folder for the HTML and Markdown")
+    ] = Path("model_card"),
+    name: NameOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the model card of a registered version again (HTML and Markdown)."""
+    from creditscore import registry
+
+    paths = registry.render_model_card_for_version(_model_name(name, config), version, out)
+    console.print(f"Model card: {paths['html']}  (Markdown: {paths['markdown']})")
 
 
 def main() -> None:

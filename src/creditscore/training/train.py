@@ -285,7 +285,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         },
     )
     bundle.save(folder)
-    plots = save_evaluation_plots(ys, ps, policy, folder / "plots", title=f"{champ.label} (test)")
+    plots = save_evaluation_plots(ys, ps, policy, folder / "plots", title=f"{champ.name} (test)")
     return TrainingResult(
         config=config,
         dataset=ds,
