@@ -6,6 +6,7 @@ default. Paths in the YAML are relative to the YAML file's folder.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -155,6 +156,87 @@ class PolicyConfig(_Strict):
         return bands
 
 
+class FairnessGroup(_Strict):
+    """One protected attribute as fairness reads it: a column, banded or pattern-matched."""
+
+    name: str = Field(description="the group's name in reports, e.g. age_group")
+    column: str | None = Field(default=None, description="the column (default: name)")
+    bands: list[float] | None = Field(
+        default=None, description="band edges for a number, e.g. [25, 35, 50] for ages"
+    )
+    pattern: str | None = Field(
+        default=None,
+        description="regular expression; its first capture group is the group, "
+        "e.g. '^\\s*(male|female)\\b'",
+    )
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (not value or sorted(set(value)) != value):
+            raise ValueError(f"bands must be strictly increasing edges, got {value}")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_reading(self) -> FairnessGroup:
+        if self.bands is not None and self.pattern is not None:
+            raise ValueError(f"group {self.name!r}: give bands or pattern, not both")
+        return self
+
+    @property
+    def source_column(self) -> str:
+        return self.column or self.name
+
+
+class FairnessConfig(_Strict):
+    """Group fairness at the policy threshold and the gate the registry applies."""
+
+    enabled: bool = Field(default=True, description="compute the fairness report at training")
+    groups: list[FairnessGroup] = Field(
+        default_factory=list,
+        description="the attributes to assess (default: one per sensitive column)",
+    )
+    intersections: list[tuple[str, str]] = Field(
+        default_factory=list, description="pairs of group names also assessed together"
+    )
+    mode: Literal["warn", "block"] = Field(
+        default="warn", description="warn: report violations; block: they stop promotion"
+    )
+    min_disparate_impact: float = Field(
+        default=0.8, gt=0, le=1, description="the four-fifths rule's limit"
+    )
+    max_equal_opportunity_difference: float | None = Field(
+        default=None, gt=0, le=1, description="largest gap in approval of goods (optional)"
+    )
+    require_significance: bool = Field(
+        default=False, description="a violation counts only when its whole 95% CI is past the limit"
+    )
+    min_group_size: int = Field(default=20, ge=1, description="smaller groups are not compared")
+    n_boot: int = Field(default=500, ge=0, description="bootstrap resamples for the intervals")
+
+    @model_validator(mode="after")
+    def _known_intersections(self) -> FairnessConfig:
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"fairness group names must be unique, got {names}")
+        if names:
+            for pair in self.intersections:
+                unknown = [p for p in pair if p not in names]
+                if unknown:
+                    raise ValueError(f"intersection {list(pair)} names unknown groups {unknown}")
+        return self
+
+
 class ProjectConfig(_Strict):
     """The whole project configuration (``creditscore.yaml``)."""
 
@@ -175,6 +257,12 @@ class ProjectConfig(_Strict):
     reasons: dict[str, str] = Field(
         default_factory=dict, description="feature -> human text used in reason codes"
     )
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    actionable: list[str] | None = Field(
+        default=None,
+        description="features a counterfactual may change (default: every input that is "
+        "neither protected nor immutable, such as age)",
+    )
     output_dir: str = Field(default="artifacts", description="where bundles and plots go")
 
     # Folder the YAML was read from; relative paths resolve against it. Not a YAML key.
@@ -194,6 +282,12 @@ class ProjectConfig(_Strict):
         extra = sorted(set(self.allow_sensitive_as_features) - set(self.sensitive))
         if extra:
             raise ValueError(f"allow_sensitive_as_features names non-sensitive columns: {extra}")
+        protected = sorted(set(self.actionable or ()) & set(self.sensitive))
+        if protected:
+            raise ValueError(
+                f"actionable names protected attributes {protected}: a counterfactual may "
+                "never ask an applicant to change them"
+            )
         return self
 
     # ------------------------------------------------------------------ helpers

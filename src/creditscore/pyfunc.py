@@ -59,7 +59,9 @@ class CreditScoreModel(PythonModel):
     def load_context(self, context: Any) -> None:
         path = Path(context.artifacts[BUNDLE_ARTIFACT])
         bundle = ModelBundle.load(path)
-        self._scorer = Scorer(bundle, model_version=str(bundle.metadata.get("version", "mlflow")))
+        version = str(bundle.metadata.get("version", "mlflow"))
+        # predict returns PD, score, band and decision per row: no reason codes to explain
+        self._scorer = Scorer(bundle, model_version=version, reasons=False)
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

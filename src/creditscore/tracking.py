@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -451,6 +452,7 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
     metrics.update(
         {f"calibration_cv_log_loss_{k}": v for k, v in result.calibration.cv_log_loss.items()}
     )
+    metrics.update(_fairness_metrics(result.extras.get("fairness")))
     tags: dict[str, str] = {
         "creditscore.name": cfg.name,
         "creditscore.champion": champ.name,
@@ -473,6 +475,20 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
         tags["creditscore.code_commit"] = code["commit"]
         tags["creditscore.code_dirty"] = code["dirty"]
     return params, metrics, tags
+
+
+def _fairness_metrics(section: Any) -> dict[str, float]:
+    """``fairness_<group>_<metric>`` for every disparity of the training's fairness report."""
+    if not isinstance(section, dict) or not isinstance(section.get("report"), dict):
+        return {}
+    out: dict[str, float] = {}
+    for attr in section["report"].get("attributes", []):
+        key = re.sub(r"[^0-9A-Za-z_]+", "_", str(attr["name"])).strip("_")
+        for metric, d in (attr.get("metrics") or {}).items():
+            value = d.get("value")
+            if isinstance(value, int | float) and math.isfinite(value):
+                out[f"fairness_{key}_{metric}"] = float(value)
+    return out
 
 
 def log_training(
@@ -518,6 +534,17 @@ def log_training(
             c.log_dict(run_id, result.policy.summary(), "policy.json")
             for path in result.plots.values():
                 c.log_artifact(run_id, str(path), "plots")
+            fairness = result.extras.get("fairness") or {}
+            if fairness.get("report"):
+                c.log_dict(
+                    run_id, {"gate": fairness.get("gate"), **fairness["report"]}, "fairness.json"
+                )
+            explanations = result.extras.get("explanations") or {}
+            if explanations.get("importance"):
+                c.log_dict(run_id, explanations["importance"], "explanations/importance.json")
+            for section in (fairness, explanations):
+                for path in (section.get("plots") or {}).values():
+                    c.log_artifact(run_id, str(path), "plots")
             if card_paths:
                 _log_card_files(c, run_id, card_paths)
             X_test, _ = _test_rows(result)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from creditscore.bundle import ModelBundle
+from creditscore.scorer import Scorer
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -26,7 +27,18 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_help_explains_every_command(tmp_path: Path) -> None:
     out = run("--help", cwd=tmp_path)
     assert out.returncode == 0
-    for command in ("init", "train"):
+    for command in (
+        "init",
+        "train",
+        "models",
+        "promote",
+        "rollback",
+        "report",
+        "serve",
+        "explain",
+        "whatif",
+        "fairness",
+    ):
         assert command in out.stdout
     train_help = run("train", "--help", cwd=tmp_path).stdout
     assert "--config" in train_help
@@ -85,3 +97,38 @@ def test_init_then_train_on_an_awkward_table(tmp_path: Path, german: pd.DataFram
     assert "collections_status" not in bundle.features
     assert "application_id" not in bundle.features
     assert bundle.metrics["test"]["roc_auc"] < 0.95  # the leak really was left out
+
+
+def test_explain_whatif_and_fairness_on_a_bundle(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bundle = str(trained.bundle_path)
+    out = run("explain", "--row", "1", "--model", bundle, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Reason codes" in out.stdout
+    assert "Contributions" in out.stdout
+    assert "protected: never a reason" not in out.stdout.split("Contributions")[0]
+
+    # the first test-split row the model does not approve
+    scorer = Scorer(trained.bundle, reasons=False)
+    X = trained.dataset.X
+    row = next(
+        int(i)
+        for i in trained.splits.test
+        if scorer.decide(X.iloc[i].to_dict()).decision != "approve"
+    )
+    out = run("whatif", "--row", str(row), "--model", bundle, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "approved" in out.stdout
+    assert "age_in_years" not in out.stdout
+
+    out = run("fairness", "--model", bundle, "--out", str(tmp_path / "fair"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    for text in ("sex", "age_group", "foreign_worker", "disparate impact ratio", "gate (warn)"):
+        assert text in out.stdout
+    assert (tmp_path / "fair" / "fairness.html").is_file()
+    assert (tmp_path / "fair" / "fairness.json").is_file()
+
+    application = tmp_path / "app.json"
+    application.write_text("[1, 2]")
+    out = run("explain", str(application), "--model", bundle, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "expected one JSON object" in out.stderr

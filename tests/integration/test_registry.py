@@ -278,6 +278,13 @@ def test_gate_promote_rollback_and_pyfunc(
     with pytest.raises(RegistryError, match="no version with alias 'shadow'"):
         registry.load_bundle(name, "shadow", tracking_uri=store)
 
+    # 9. a better model whose blocking fairness gate failed is not promoted
+    tracked = tracking.log_training(runs["second"], tracking_uri=store, experiment=name)
+    unfair = registry.register_and_gate(tracked, runs["second"], name=name, fairness_ok=False)
+    assert (unfair.version, unfair.alias, unfair.promoted) == ("4", "challenger", False)
+    assert "fairness gate failed" in unfair.reason
+    assert registry.alias_version(name, tracking_uri=store) == "1"
+
 
 def test_unreachable_registry_fails_fast(tmp_path: Path) -> None:
     down = f"http://127.0.0.1:{_free_port()}"

@@ -86,10 +86,15 @@ def test_parent_run_holds_config_data_metrics_and_artifacts(
         "plots",
         "model",
         "model_card",
+        "fairness.json",
+        "explanations",
     } <= top
+    extra = {n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]}
+    assert extra >= {"shap_beeswarm", "fairness_approval"}
     assert {Path(a).name for a in _artifacts(c, tracked.run_id, "plots")} == {
-        f"{n}.png" for n in trained.plots
+        f"{n}.png" for n in (*trained.plots, *extra)
     }
+    assert "fairness_age_group_disparate_impact_ratio" in m
     assert _artifacts(c, tracked.run_id, "model_card") == {
         "model_card/model_card.html",
         "model_card/model_card.md",

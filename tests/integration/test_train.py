@@ -112,6 +112,59 @@ def test_scorer_single_equals_batch_and_pipeline(trained, german: pd.DataFrame) 
     assert len(d.request_id) == 32
 
 
+def test_decisions_carry_reason_codes_for_declines_and_referrals(
+    trained, german: pd.DataFrame
+) -> None:  # type: ignore[no-untyped-def]
+    scorer = Scorer(trained.bundle)
+    assert scorer.explainer is not None
+    X = german.drop(columns=["creditability"]).iloc[trained.splits.test]
+    rows = X.to_dict(orient="records")
+    default = [scorer.decide(r) for r in rows]
+    protected = {"personal_status_and_sex", "age_in_years", "foreign_worker"}
+    assert {d.decision for d in default} >= {"approve", "decline"}
+    for d in default:
+        if d.decision == "approve":
+            assert d.reasons == []
+        else:
+            assert 1 <= len(d.reasons) <= 4
+            assert not {r.feature for r in d.reasons} & protected
+            assert all(r.contribution > 0 for r in d.reasons)
+            contributions = [r.contribution for r in d.reasons]
+            assert contributions == sorted(contributions, reverse=True)
+    # explain=True: every decision; explain=False: none
+    assert all(scorer.decide(r, explain=True).reasons for r in rows[:20])
+    assert not any(scorer.decide(r, explain=False).reasons for r in rows[:20])
+    # a batch (small and large) gives each row the codes it gets alone
+    for batch in (scorer.decide_many(rows[:10]), scorer.decide_many(rows)):
+        for alone, inside in zip(default, batch, strict=False):
+            assert [r.code for r in alone.reasons] == [r.code for r in inside.reasons]
+            assert [r.contribution for r in alone.reasons] == pytest.approx(
+                [r.contribution for r in inside.reasons], abs=1e-9
+            )
+    # no explainer at all
+    assert not any(d.reasons for d in Scorer(trained.bundle, reasons=False).decide_many(rows))
+
+
+def test_training_explains_the_champion_and_checks_fairness(trained) -> None:  # type: ignore[no-untyped-def]
+    ex = trained.extras["explanations"]
+    assert ex["importance"][0]["mean_abs_contribution"] > 0
+    assert {"shap_beeswarm", "partial_dependence"} <= set(ex["plots"])
+    fair = trained.extras["fairness"]
+    assert [a["name"] for a in fair["report"]["attributes"]] == [
+        "sex",
+        "age_group",
+        "foreign_worker",
+    ]
+    assert fair["gate"]["mode"] == "warn"
+    assert fair["passed"] is True  # warn never blocks
+    assert "Fairness gate (warn)" in fair["markdown"]
+    for path in fair["plots"].values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    meta = trained.bundle.metadata
+    assert meta["fairness"]["groups"][0]["name"] == "sex"
+    assert "credit_amount" in meta["actionable"]
+
+
 def test_changing_ids_or_protected_fields_does_not_change_the_score(
     trained, german: pd.DataFrame
 ) -> None:  # type: ignore[no-untyped-def]
@@ -151,3 +204,21 @@ def test_scorer_reports_a_missing_field(trained, german: pd.DataFrame) -> None: 
     row = german.drop(columns=["creditability", "duration_in_month"]).iloc[0].to_dict()
     with pytest.raises(ScoringInputError, match="field 'duration_in_month' is missing"):
         Scorer(trained.bundle).decide(row)
+
+
+def test_a_blocking_fairness_gate_fails_on_a_violation(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from creditscore.training.assess import explain_and_check_fairness
+
+    cfg = trained.config.model_copy(deep=True)
+    cfg.fairness = cfg.fairness.model_copy(
+        update={"mode": "block", "min_disparate_impact": 1.0, "n_boot": 50}
+    )
+    result = replace(trained, config=cfg, bundle_path=tmp_path, extras={})
+    explain_and_check_fairness(result)
+    gate = result.extras["fairness"]["gate"]
+    assert gate["mode"] == "block"
+    assert gate["violations"] >= 1  # no two groups are approved at exactly the same rate
+    assert result.extras["fairness"]["passed"] is False
+    assert "cannot be promoted" in result.extras["fairness"]["markdown"]

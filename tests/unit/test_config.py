@@ -59,6 +59,27 @@ def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
             "need numeric columns",
         ),
         ({"data": {**BASE["data"], "monotone": {"a": "up"}}}, "data.monotone.a"),
+        ({**BASE, "fairness": {"mode": "stop"}}, "fairness.mode"),
+        ({**BASE, "fairness": {"treshold": 1}}, "unknown key 'fairness.treshold'"),
+        (
+            {**BASE, "fairness": {"groups": [{"name": "sex", "pattern": "(male"}]}},
+            "not a valid regular expression",
+        ),
+        (
+            {**BASE, "fairness": {"groups": [{"name": "age", "bands": [50, 25]}]}},
+            "strictly increasing",
+        ),
+        (
+            {
+                **BASE,
+                "fairness": {"groups": [{"name": "age"}], "intersections": [["age", "sex"]]},
+            },
+            "unknown groups ['sex']",
+        ),
+        (
+            {**BASE, "sensitive": ["age"], "actionable": ["age", "income"]},
+            "actionable names protected attributes ['age']",
+        ),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, raw: dict, needle: str) -> None:

@@ -159,3 +159,17 @@ def test_batched_permutation_importance_equals_scikit_learns(german) -> None:  #
         model, X, y, scoring="roc_auc", n_repeats=4, random_state=7
     ).importances
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = report.build_model_card(trained, tmp_path)
+    html = paths["html"].read_text()
+    extra = [n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]]
+    assert {"shap_beeswarm", "fairness_approval"} <= set(extra)
+    assert len(_images(html)) == len(PLOT_NAMES) + 1 + len(extra)  # + the importance plot
+    md = paths["markdown"].read_text()
+    assert "Fairness gate (warn)" in md
+    assert "<25" in md
+    assert "&lt;25" not in md  # Markdown is not HTML-escaped
+    for name in extra:
+        assert md.count(f"{name}.png") == 1, name

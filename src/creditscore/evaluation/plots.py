@@ -8,6 +8,7 @@ training runs or the server) and importing this module has no side effects.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,10 +49,33 @@ _Y = NDArray[np.int8]
 _P = NDArray[np.float64]
 
 
-def _new_figure() -> Figure:
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+def new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure:
+    """A figure on its own Agg canvas (no pyplot state: safe in threads and servers)."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def render_pngs(
+    figures: dict[str, Figure], out_dir: str | Path | None = None
+) -> tuple[dict[str, bytes], dict[str, Path]]:
+    """Each figure as PNG bytes, also written to ``out_dir/<name>.png`` when given:
+    (name -> bytes, name -> path)."""
+    images = {name: png_bytes(fig) for name, fig in figures.items()}
+    paths: dict[str, Path] = {}
+    if out_dir is not None:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, png in images.items():
+            paths[name] = folder / f"{name}.png"
+            paths[name].write_bytes(png)
+    return images, paths
 
 
 def _title(kind: str, title: str) -> str:
@@ -257,7 +281,7 @@ def save_evaluation_plots(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name in PLOT_NAMES:
-        fig = _new_figure()
+        fig = new_figure()
         _PLOTTERS[name](fig, y_arr, p_arr, policy, title)
         path = out / f"{name}.png"
         fig.savefig(path, dpi=DPI)

@@ -27,12 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import yaml
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 
-from creditscore.evaluation.plots import PLOT_NAMES
+from creditscore.evaluation.plots import PLOT_NAMES, new_figure, png_bytes
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
@@ -106,14 +104,6 @@ METRIC_ROWS = (
 def _b64(path: Path | str) -> str | None:
     p = Path(path)
     return base64.b64encode(p.read_bytes()).decode("ascii") if p.is_file() else None
-
-
-def _figure_png(fig: Figure) -> str:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _clean(value: Any) -> Any:
@@ -198,8 +188,7 @@ def feature_importance(
 
 def _importance_plot(rows: list[dict[str, Any]]) -> str:
     top = rows[:TOP_FEATURES][::-1]
-    fig = Figure(figsize=(7.0, 0.32 * len(top) + 1.2), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(7.0, 0.32 * len(top) + 1.2)
     ax = fig.add_subplot()
     ax.barh(
         [r["feature"] for r in top],
@@ -215,7 +204,7 @@ def _importance_plot(rows: list[dict[str, Any]]) -> str:
     )
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="x", alpha=0.3)
-    return _figure_png(fig)
+    return base64.b64encode(png_bytes(fig)).decode("ascii")
 
 
 def _bootstrap_auc(y: np.ndarray, p: np.ndarray, seed: int) -> tuple[float, float] | None:
@@ -300,9 +289,17 @@ def _extra(raw: Any) -> dict[str, Any] | None:
         data = _b64(path)
         if data:
             plots[str(name)] = data
+    # the card embeds the plots itself: drop the section's own image links (relative to
+    # the bundle's plots folder, they would not resolve from the card's folder)
+    markdown = "\n".join(
+        line for line in str(raw.get("markdown") or "").splitlines() if not line.startswith("![")
+    )
+    html_text = "\n".join(
+        line for line in str(raw.get("html") or "").splitlines() if not line.startswith("<img ")
+    )
     return {
-        "html": str(raw.get("html") or ""),
-        "markdown": str(raw.get("markdown") or ""),
+        "html": html_text,
+        "markdown": markdown.rstrip() + "\n",
         "plots": plots,
     }
 

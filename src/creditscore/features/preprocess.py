@@ -34,7 +34,9 @@ Family = Literal["linear", "tree", "raw"]
 MISSING = "__missing__"
 
 
-def _canonical_key(value: str) -> str:
+def canonical_key(value: str) -> str:
+    """The spelling rule for categories: case and runs of spaces do not matter (shared by
+    InputCleaner, the Scorer's validation, the compiled path and the explainers)."""
     return " ".join(value.split()).casefold()
 
 
@@ -68,7 +70,7 @@ class InputCleaner(TransformerMixin, BaseEstimator):
             counts = Counter(str(v) for v in frame[col].dropna())
             best: dict[str, tuple[int, str]] = {}
             for value, n in counts.items():
-                key = _canonical_key(value)
+                key = canonical_key(value)
                 if key not in best or n > best[key][0]:
                     best[key] = (n, value)
             spellings[col] = {k: v for k, (_, v) in best.items()}
@@ -109,7 +111,7 @@ class InputCleaner(TransformerMixin, BaseEstimator):
             known = self.spellings_[col]
             missing_codes = set(self.special_.get(col) or ())
             mapping = {
-                u: (np.nan if u in missing_codes else known.get(_canonical_key(u), u))
+                u: (np.nan if u in missing_codes else known.get(canonical_key(u), u))
                 for u in pd.unique(strings)
             }
             cleaned[present] = strings.map(mapping).to_numpy(dtype=object)

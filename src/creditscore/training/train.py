@@ -34,6 +34,7 @@ from creditscore.evaluation.metrics import calibration_table, classification_met
 from creditscore.evaluation.plots import save_evaluation_plots
 from creditscore.evaluation.policy import DecisionPolicy
 from creditscore.models.catalog import Context, get_candidates
+from creditscore.training.assess import explain_and_check_fairness, fairness_groups
 from creditscore.training.calibration import Calibration, calibrate
 from creditscore.training.tuning import TuningResult, folds, tune
 
@@ -204,6 +205,8 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     start = time.perf_counter()
     progress.stage("Reading and validating data")
     ds = validate(load_raw(config), config)
+    if config.fairness.enabled:  # a misnamed group column fails now, not after tuning
+        fairness_groups(config, pd.concat([ds.X, ds.sensitive], axis=1))
     splits = split_indices(ds.y, config.split, ds.dates)
     X, y = ds.X, ds.y
     Xt, yt = X.iloc[splits.train], y[splits.train]
@@ -282,11 +285,13 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "categorical": list(ds.categorical),
             "splits": splits.sizes(),
             "out_of_time": splits.out_of_time,
+            "actionable": config.actionable,
+            "fairness": config.fairness.model_dump(mode="json"),
         },
     )
     bundle.save(folder)
     plots = save_evaluation_plots(ys, ps, policy, folder / "plots", title=f"{champ.name} (test)")
-    return TrainingResult(
+    result = TrainingResult(
         config=config,
         dataset=ds,
         splits=splits,
@@ -300,5 +305,9 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         bundle=bundle,
         bundle_path=folder,
         plots=plots,
-        seconds=time.perf_counter() - start,
+        seconds=0.0,
     )
+    progress.stage("Explaining the champion and checking fairness")
+    explain_and_check_fairness(result)
+    result.seconds = time.perf_counter() - start
+    return result

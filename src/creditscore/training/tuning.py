@@ -143,4 +143,3 @@ def tune(
             for t in study.trials
         ],
     )
-

@@ -1,0 +1,312 @@
+"""The model being served, and how it is (re)loaded and swapped.
+
+A :class:`LoadedModel` is immutable: the bundle, its Scorer, its version and everything the
+routes derive from it (the generated request model, the /v1/model payload). The
+:class:`ModelManager` holds exactly one reference to the current one; a reload builds a new
+LoadedModel completely (load, check, test-score) and then replaces that reference in one
+assignment. A request reads the reference once, at its start, so it finishes on the model
+it began with, and a bundle that fails any check never replaces a working one.
+
+The registry (``creditscore.registry``) is imported lazily; without it, only bundle folders
+can be served.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from creditscore.bundle import ModelBundle
+from creditscore.exceptions import BundleError, CreditScoreError
+from creditscore.scorer import Scorer
+from creditscore.serving.schemas import application_model, json_safe
+
+log = logging.getLogger("creditscore.serving.loader")
+
+
+class RegistryUnavailableError(CreditScoreError, RuntimeError):
+    """The model registry could not be reached (or is not installed)."""
+
+
+def default_model_name() -> str:
+    """The name ``creditscore train`` registers when run with the bundled config."""
+    from creditscore.config import german_config
+
+    return german_config().name
+
+
+def _registry() -> Any:
+    try:
+        from creditscore import registry
+    except ImportError as exc:
+        raise RegistryUnavailableError(
+            f"the model registry is not available in this installation ({exc}); "
+            "serve a bundle folder instead: creditscore serve --model PATH"
+        ) from None
+    return registry
+
+
+def _is_unavailable(registry: Any, exc: BaseException) -> bool:
+    if isinstance(exc, RegistryUnavailableError):
+        return True
+    unavailable = getattr(registry, "RegistryUnavailableError", None)
+    return isinstance(unavailable, type) and isinstance(exc, unavailable)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    bundle: ModelBundle
+    scorer: Scorer
+    version: str
+    source: str
+    alias: str | None
+    run_id: str | None
+    loaded_at: str
+    application_model: type[BaseModel]
+    field_names: tuple[tuple[str, str], ...]
+    private_fields: frozenset[str]
+    info: dict[str, Any] = field(repr=False)
+
+    @property
+    def from_registry(self) -> bool:
+        return self.source.startswith("registry:")
+
+
+def _probe_application(bundle: ModelBundle) -> dict[str, Any]:
+    """A plausible application built from the schema alone, to test-score a new bundle."""
+    row: dict[str, Any] = {}
+    for spec in bundle.schema.fields:
+        if spec.kind == "categorical":
+            row[spec.name] = spec.categories[0] if spec.categories else None
+        elif spec.minimum is not None and spec.maximum is not None:
+            row[spec.name] = (spec.minimum + spec.maximum) / 2.0
+        else:
+            row[spec.name] = None if spec.nullable else 0.0
+    return row
+
+
+def build_loaded(
+    bundle: ModelBundle,
+    version: str,
+    source: str,
+    *,
+    alias: str | None = None,
+    run_id: str | None = None,
+    pii_fields: tuple[str, ...] = (),
+) -> LoadedModel:
+    """Check a bundle, build everything derived from it, and test-score one application."""
+    if not bundle.schema.fields:
+        raise BundleError(f"{source}: the bundle's input schema has no fields")
+    meta = bundle.metadata
+    private = {*map(str, meta.get("sensitive") or ()), *pii_fields}
+    if meta.get("id_column"):
+        private.add(str(meta["id_column"]))
+    others = sorted(private - set(bundle.schema.names))
+    try:
+        model, names = application_model(bundle.schema, others)
+    except Exception as exc:
+        raise BundleError(
+            f"{source}: cannot build the request model from its schema: {exc}"
+        ) from exc
+    scorer = Scorer(bundle, model_version=version)
+    try:
+        probe = scorer.decide(_probe_application(bundle))
+        p = probe.probability_of_default
+        if not (isinstance(p, float) and math.isfinite(p) and 0.0 <= p <= 1.0):
+            raise ValueError(f"probability of default {p!r} outside [0, 1]")
+    except Exception as exc:
+        raise BundleError(
+            f"{source}: the model failed to score a test application ({type(exc).__name__}: "
+            f"{exc}); it was not loaded"
+        ) from exc
+    loaded_at = datetime.now(UTC).isoformat()
+    policy = bundle.policy
+    summary = policy.summary()
+    info = json_safe(
+        {
+            "name": bundle.name,
+            "version": version,
+            "aliases": [alias] if alias else [],
+            "source": source,
+            "run_id": run_id,
+            "trained_at": meta.get("trained_at"),
+            "loaded_at": loaded_at,
+            "candidate": meta.get("candidate"),
+            "metrics": bundle.metrics,
+            "threshold": policy.threshold,
+            "refer_margin": policy.refer_margin,
+            "policy_version": policy.version,
+            "bands": [
+                {"name": b["name"], "max_pd": b["pd_to"], "min_points": b["min_points"]}
+                for b in summary["bands"]
+            ],
+            "scaling": {k: summary["scaling"][k] for k in ("base_points", "base_odds", "pdo")},
+            "schema": bundle.schema.to_dict()["fields"],
+            "not_model_inputs": others,
+        }
+    )
+    return LoadedModel(
+        bundle=bundle,
+        scorer=scorer,
+        version=version,
+        source=source,
+        alias=alias,
+        run_id=run_id,
+        loaded_at=loaded_at,
+        application_model=model,
+        field_names=names,
+        private_fields=frozenset(private),
+        info=info,
+    )
+
+
+def load_path(path: str | Path, pii_fields: tuple[str, ...] = ()) -> LoadedModel:
+    folder = Path(path).expanduser().resolve()
+    bundle = ModelBundle.load(folder)
+    version = str(bundle.metadata.get("version") or folder.name)
+    return build_loaded(bundle, version, f"path:{folder}", pii_fields=pii_fields)
+
+
+def load_alias(
+    name: str, alias: str, tracking_uri: str | None, pii_fields: tuple[str, ...] = ()
+) -> LoadedModel:
+    registry = _registry()
+    try:
+        got = registry.load_bundle(name, alias=alias, tracking_uri=tracking_uri)
+    except Exception as exc:
+        if isinstance(exc, CreditScoreError) and not _is_unavailable(registry, exc):
+            raise  # a missing alias, a refused bundle: the registry answered
+        raise RegistryUnavailableError(
+            f"could not load {name}@{alias} from the registry: {type(exc).__name__}: {exc}"
+        ) from exc
+    return build_loaded(
+        got.bundle,
+        str(got.version),
+        f"registry:{name}@{alias}",
+        alias=alias,
+        run_id=getattr(got, "run_id", None),
+        pii_fields=pii_fields,
+    )
+
+
+@dataclass
+class RegistryStatus:
+    status: str = "not_used"  # not_used | ok | unreachable
+    error: str | None = None
+    checked_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "checked_at": self.checked_at}
+
+
+class ModelManager:
+    """Holds the current LoadedModel; reloads and swaps it atomically."""
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        alias: str,
+        tracking_uri: str | None,
+        model_path: Path | None,
+        pii_fields: tuple[str, ...] = (),
+        on_swap: Callable[[LoadedModel], None] | None = None,
+    ) -> None:
+        self.model_name = model_name
+        self.alias = alias
+        self.tracking_uri = tracking_uri
+        self.model_path = model_path
+        self.pii_fields = pii_fields
+        self.on_swap = on_swap
+        self.current: LoadedModel | None = None
+        self.registry = RegistryStatus()
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+
+    def _now(self) -> str:
+        return datetime.now(UTC).isoformat()
+
+    def set(self, loaded: LoadedModel) -> LoadedModel | None:
+        previous, self.current = self.current, loaded  # the one atomic swap
+        if self.on_swap is not None:
+            self.on_swap(loaded)
+        if previous is not None and previous.version != loaded.version:
+            log.warning("now serving %s (was %s)", loaded.version, previous.version)
+        return previous
+
+    def load(self, model_path: str | Path | None = None, alias: str | None = None) -> LoadedModel:
+        """Load (without swapping) from a path, an alias, or else the current source: the
+        same folder or alias again; for a model given in memory, the configured source."""
+        current = self.current
+        if model_path is None and alias is None and current is not None:
+            if current.source.startswith("path:"):
+                model_path = current.source.removeprefix("path:")
+            elif current.from_registry:
+                alias = current.alias
+        if model_path is None and alias is None and self.model_path is not None:
+            model_path = self.model_path
+        if model_path is not None:
+            return load_path(model_path, self.pii_fields)
+        use_alias = alias or self.alias
+        try:
+            loaded = load_alias(self.model_name, use_alias, self.tracking_uri, self.pii_fields)
+        except RegistryUnavailableError as exc:
+            self.registry = RegistryStatus("unreachable", str(exc), self._now())
+            raise
+        self.registry = RegistryStatus("ok", None, self._now())
+        return loaded
+
+    def reload(
+        self, model_path: str | Path | None = None, alias: str | None = None
+    ) -> tuple[LoadedModel | None, LoadedModel]:
+        """Load and swap; on any error the current model stays and the error is raised."""
+        with self._lock:
+            try:
+                loaded = self.load(model_path, alias)
+            except CreditScoreError as exc:
+                self.last_error = str(exc)
+                raise
+            self.last_error = None
+            return self.set(loaded), loaded
+
+    def poll(self) -> bool:
+        """If serving a registry alias that moved, load the new version. True if swapped."""
+        current = self.current
+        if current is None or not current.from_registry or current.alias is None:
+            return False
+        registry = None
+        try:
+            registry = _registry()
+            version = registry.alias_version(
+                self.model_name, current.alias, tracking_uri=self.tracking_uri
+            )
+        except Exception as exc:
+            answered = isinstance(exc, CreditScoreError) and not _is_unavailable(registry, exc)
+            state = "error" if answered else "unreachable"
+            self.registry = RegistryStatus(state, f"{type(exc).__name__}: {exc}", self._now())
+            log.warning("registry %s, still serving %s: %s", state, current.version, exc)
+            return False
+        self.registry = RegistryStatus("ok", None, self._now())
+        if version is None or str(version) == current.version:
+            return False
+        try:
+            self.reload(alias=current.alias)
+        except CreditScoreError as exc:
+            log.error("alias %s moved to %s but it was refused: %s", current.alias, version, exc)
+            return False
+        return True
+
+    def poll_forever(self, interval: float, stop: threading.Event) -> None:
+        while not stop.wait(interval):
+            try:
+                self.poll()
+            except Exception:  # never let the poller die
+                log.exception("model poller: unexpected error")

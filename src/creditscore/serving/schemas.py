@@ -1,0 +1,232 @@
+"""Request and response models of the API.
+
+The application model is generated from the bundle's ``InputSchema`` with
+``pydantic.create_model``, so the API validates exactly what the model was trained on: numbers
+are finite floats (JSON numbers only, no strings or booleans), categories are the levels seen
+in training, ``null`` is allowed only where training saw missing values, and unknown fields
+are refused. Protected attributes and the id column may be sent (for monitoring) but never
+reach the model. Response models are static.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    create_model,
+)
+
+from creditscore.data.schema import InputSchema
+
+#: Largest magnitude accepted for a number: far beyond any credit quantity in any currency,
+#: small enough that no scaler or linear model overflows to infinity on it.
+MAX_ABS_NUMBER = 1e15
+
+FiniteNumber = Annotated[
+    float, Strict(), AllowInfNan(False), Field(ge=-MAX_ABS_NUMBER, le=MAX_ABS_NUMBER)
+]
+ApplicationId = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=128)]
+OtherValue = Annotated[str, Strict(), StringConstraints(max_length=256)] | FiniteNumber | None
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None:
+        return ""
+    return f" Seen in training: {lo:g} to {hi:g}."
+
+
+def application_model(
+    schema: InputSchema, other_fields: Iterable[str] = ()
+) -> tuple[type[BaseModel], tuple[tuple[str, str], ...]]:
+    """The request model of one application, and its (attribute, field name) pairs.
+
+    Attributes are ``f0, f1, ...`` with the real names as aliases, so no feature name can
+    clash with pydantic's own attributes or be an invalid identifier.
+    """
+    fields: dict[str, Any] = {}
+    names: list[tuple[str, str]] = []
+    for i, spec in enumerate(schema.fields):
+        attr = f"f{i}"
+        annotation: Any
+        if spec.kind == "categorical":
+            levels = tuple(spec.categories or ())
+            annotation = Literal.__getitem__(levels) if levels else Annotated[str, Strict()]
+            text = f"Category; one of the {len(levels)} levels seen in training."
+        else:
+            annotation = FiniteNumber
+            kind = "whole number" if spec.integer else "number"
+            text = f"Finite {kind}.{_range_text(spec.minimum, spec.maximum)}"
+        if spec.nullable:
+            annotation = annotation | None
+            info = Field(alias=spec.name, default=None, description=text + " May be null.")
+        else:
+            info = Field(alias=spec.name, description=text)
+        fields[attr] = (annotation, info)
+        names.append((attr, spec.name))
+    fields["application_id"] = (
+        ApplicationId | None,
+        Field(default=None, description="The caller's reference, echoed in the decision."),
+    )
+    taken = {*schema.names, "application_id"}
+    for j, name in enumerate(dict.fromkeys(other_fields)):
+        if name in taken:
+            continue
+        attr = f"x{j}"
+        fields[attr] = (
+            OtherValue,
+            Field(
+                alias=name,
+                default=None,
+                description="Protected or personal attribute: never used for scoring; "
+                "kept in the decision log only as a keyed hash (or not at all).",
+            ),
+        )
+        names.append((attr, name))
+    model = create_model(
+        "Application",
+        __config__=ConfigDict(extra="forbid", title="Application"),
+        **fields,
+    )
+    return model, tuple(names)
+
+
+# --------------------------------------------------------------------------- responses
+class FieldError(BaseModel):
+    field: str = Field(description="dotted path of the offending field ('body' for the whole)")
+    message: str
+    type: str = Field(description="machine-readable error type")
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="machine-readable error code")
+    message: str
+    details: list[FieldError] = Field(default_factory=list)
+
+
+class ReasonOut(BaseModel):
+    code: str
+    feature: str
+    text: str
+    value: Any = None
+    contribution: float
+
+
+class DecisionOut(BaseModel):
+    request_id: str
+    application_id: str | None = None
+    probability_of_default: float = Field(ge=0, le=1)
+    score: int = Field(description="score points: higher is safer")
+    risk_band: str
+    decision: Literal["approve", "refer", "decline"]
+    reasons: list[ReasonOut] = Field(default_factory=list, description="up to 4 reason codes")
+    model_name: str
+    model_version: str
+    policy_version: str
+
+
+class BatchDecisionOut(DecisionOut):
+    index: int = Field(ge=0, description="position of the application in the request")
+
+
+class RowErrors(BaseModel):
+    index: int = Field(ge=0)
+    errors: list[FieldError]
+
+
+class BatchOut(BaseModel):
+    decisions: list[BatchDecisionOut]
+    errors: list[RowErrors] = Field(description="invalid applications, by index; not scored")
+    n_received: int
+    n_scored: int
+    n_failed: int
+
+
+class BandOut(BaseModel):
+    name: str
+    max_pd: float
+    min_points: int
+
+
+class FieldOut(BaseModel):
+    name: str
+    kind: Literal["numeric", "categorical"]
+    nullable: bool
+    categories: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+
+class ModelOut(BaseModel):
+    name: str
+    version: str
+    aliases: list[str]
+    source: str
+    run_id: str | None = None
+    trained_at: str | None = None
+    loaded_at: str
+    candidate: str | None = None
+    metrics: dict[str, Any]
+    threshold: float
+    refer_margin: float
+    policy_version: str
+    bands: list[BandOut]
+    scaling: dict[str, float]
+    schema_: list[FieldOut] = Field(alias="schema")
+    not_model_inputs: list[str] = Field(
+        description="accepted for the log only (protected attributes, ids)"
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "degraded", "not_ready"]
+    model: dict[str, Any]
+    registry: dict[str, Any]
+    decision_log: dict[str, Any]
+
+
+class ReloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: str | None = Field(
+        default=None, max_length=4096, description="load this bundle folder (on the server)"
+    )
+    alias: str | None = Field(
+        default=None, max_length=200, description="load this registry alias of the model"
+    )
+
+
+class ReloadOut(BaseModel):
+    reloaded: bool
+    previous_version: str | None
+    version: str
+    source: str
+
+
+def json_safe(value: Any) -> Any:
+    """Recursively replace non-finite floats (not valid JSON) with None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return json_safe(value.item())
+    return str(value)

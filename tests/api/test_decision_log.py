@@ -1,0 +1,219 @@
+"""The decision log loses nothing and duplicates nothing, whatever the database does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from creditscore.serving.app import create_app
+from creditscore.serving.decisions import DecisionLog
+
+from .conftest import TestClient
+from .helpers import (
+    AUTH,
+    PG_PORT,
+    TcpProxy,
+    application,
+    make_settings,
+    pg_url,
+    unwritable,
+    wait_for,
+)
+
+
+def record(**overrides: Any) -> dict[str, Any]:
+    return {
+        "request_id": uuid.uuid4().hex,
+        "created_at": datetime.now(UTC).isoformat(),
+        "application_id": None,
+        "endpoint": "single",
+        "model_name": "m",
+        "model_version": "1",
+        "policy_version": "p",
+        "probability_of_default": 0.1,
+        "score": 600,
+        "risk_band": "LOW",
+        "decision": "approve",
+        "reasons": [],
+        "inputs": {"x": 1.0},
+        "latency_ms": 0.5,
+        **overrides,
+    }
+
+
+def sqlite_ids(path: Path) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        return [r[0] for r in con.execute("SELECT request_id FROM decisions")]
+    finally:
+        con.close()
+
+
+def new_log(tmp_path: Path, **kw: Any) -> DecisionLog:
+    kw = {"flush_interval": 0.02, "retry_interval": 0.1, **kw}
+    return DecisionLog(f"sqlite:///{tmp_path / 'log.db'}", tmp_path / "spool.jsonl", **kw)
+
+
+def test_writes_in_batches_and_replays_the_spool_idempotently(tmp_path: Path) -> None:
+    log = new_log(tmp_path)
+    log.start()
+    first = [record() for _ in range(50)]
+    log.submit_many(first)
+    assert log.flush(10)
+    # a spool holding records already written and new ones (as after a crash mid-replay)
+    again = [*first[:10], *(record() for _ in range(5))]
+    log.spool.append(again)
+    log._refresh_pending()
+    assert log.flush(10), log.stats()
+    log.close()
+    ids = sqlite_ids(tmp_path / "log.db")
+    assert sorted(ids) == sorted({r["request_id"] for r in first + again})
+    assert not list(tmp_path.glob("spool.jsonl*"))
+
+
+def test_a_full_queue_spools_instead_of_blocking(tmp_path: Path) -> None:
+    log = new_log(tmp_path, queue_size=2)
+    records = [record() for _ in range(7)]
+    for r in records:
+        log.submit(r)  # writer not started: the queue fills up
+    assert log.stats()["queued"] == 2
+    assert log.stats()["spool_pending"] == 5
+    log.start()
+    assert log.flush(10), log.stats()
+    log.close()
+    assert sorted(sqlite_ids(tmp_path / "log.db")) == sorted(r["request_id"] for r in records)
+
+
+def test_shutdown_flushes_everything(tmp_path: Path) -> None:
+    log = new_log(tmp_path, flush_interval=5.0)
+    log.start()
+    records = [record() for _ in range(300)]
+    log.submit_many(records)
+    log.close()
+    assert len(sqlite_ids(tmp_path / "log.db")) == 300
+
+
+def test_torn_spool_line_is_skipped_not_fatal(tmp_path: Path) -> None:
+    log = new_log(tmp_path)
+    good = record()
+    (tmp_path / "spool.jsonl").write_text(json.dumps(good) + "\n" + '{"request_id": "torn')
+    log.start()
+    assert log.flush(10), log.stats()
+    log.close()
+    assert sqlite_ids(tmp_path / "log.db") == [good["request_id"]]
+
+
+def _post_many(client: TestClient, body: dict[str, Any], n: int) -> list[str]:
+    ids = []
+    for _ in range(n):
+        r = client.post("/v1/decisions", json=body, headers=AUTH)
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["request_id"])
+    return ids
+
+
+def _ready(client: TestClient) -> dict[str, Any]:
+    return client.get("/ready").json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_sqlite_file_unwritable_mid_run(trained, tmp_path: Path, rows, features) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path)
+    body = application(rows[0], features)
+    with TestClient(create_app(settings, trained.bundle)) as client:
+        sent = _post_many(client, body, 10)
+        assert wait_for(lambda: _ready(client)["status"] == "ready")
+        db = tmp_path / "decisions.db"
+        with unwritable(db):
+            sent += _post_many(client, body, 25)
+            degraded = wait_for(lambda: _ready(client)["status"] == "degraded", timeout=30)
+            assert degraded, json.dumps(_ready(client))
+            status = _ready(client)["decision_log"]
+            assert status["database"] == "unreachable"
+            assert status["last_error"].startswith("OperationalError")  # readonly or I/O
+            assert status["spool_pending"] > 0
+            sent += _post_many(client, body, 5)
+            assert (tmp_path / "decisions-spool.jsonl").exists()
+        sent += _post_many(client, body, 10)
+        recovered = wait_for(lambda: _ready(client)["status"] == "ready", timeout=30)
+        assert recovered, json.dumps(_ready(client))
+    ids = sqlite_ids(tmp_path / "decisions.db")
+    assert len(ids) == len(sent) == 50
+    assert set(ids) == set(sent)
+    assert not list(tmp_path.glob("decisions-spool.jsonl*"))
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+def _pg_ids(user: str, schema: str) -> list[str]:
+    engine = sa.create_engine(pg_url(user, schema))
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text("SELECT request_id FROM decisions"))]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_log_and_migration(trained, tmp_path: Path, pg_schema, rows, features) -> None:  # type: ignore[no-untyped-def]
+    user, schema = pg_schema
+    settings = make_settings(tmp_path, database_url=pg_url(user, schema))
+    with TestClient(create_app(settings, trained.bundle)) as client:
+        sent = _post_many(client, application(rows[0], features, application_id="P-1"), 5)
+        assert client.app.state.serving.log.flush(10)  # type: ignore[attr-defined]
+        assert _ready(client)["decision_log"]["backend"] == "postgresql"
+    assert sorted(_pg_ids(user, schema)) == sorted(sent)
+    engine = sa.create_engine(pg_url(user, schema))
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.text("SELECT version_num FROM creditscore_decisions_version")
+        ).scalar()
+        kind = conn.execute(
+            sa.text(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = :s "
+                "AND table_name = 'decisions' AND column_name = 'inputs'"
+            ),
+            {"s": schema},
+        ).scalar()
+    engine.dispose()
+    assert version == "0001"
+    assert kind == "jsonb"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_connection_refused_mid_run(
+    trained, tmp_path: Path, pg_schema, rows, features
+) -> None:  # type: ignore[no-untyped-def]
+    user, schema = pg_schema
+    proxy = TcpProxy(PG_PORT)
+    proxy.start()
+    settings = make_settings(tmp_path, database_url=pg_url(user, schema, proxy.port))
+    body = application(rows[0], features)
+    try:
+        with TestClient(create_app(settings, trained.bundle)) as client:
+            sent = _post_many(client, body, 10)
+            assert wait_for(lambda: _ready(client)["status"] == "ready")
+            proxy.stop()  # connection refused from now on
+            sent += _post_many(client, body, 25)
+            assert wait_for(lambda: _ready(client)["status"] == "degraded", timeout=15), _ready(
+                client
+            )
+            assert _ready(client)["decision_log"]["database"] == "unreachable"
+            sent += _post_many(client, body, 5)
+            proxy.start()
+            sent += _post_many(client, body, 10)
+            recovered = wait_for(lambda: _ready(client)["status"] == "ready", timeout=20)
+            assert recovered, json.dumps(_ready(client))
+    finally:
+        proxy.stop()
+    ids = _pg_ids(user, schema)
+    assert len(ids) == len(sent) == 50
+    assert set(ids) == set(sent)
+    assert not list(tmp_path.glob("decisions-spool.jsonl*"))

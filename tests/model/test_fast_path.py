@@ -1,0 +1,496 @@
+"""The Scorer's compiled hot path returns the pipeline's probabilities, alone and in batches.
+
+Every candidate of the catalog (and a soft-voting blend of all of them) is trained with its
+defaults on German and on a 5,000-row sample of Taiwan, wrapped in both calibrations as
+training does, and scored row by row (``decide``) and as frames (``score_frame``) on every
+test row, on messy copies of them (missing values, other case and spacing, unseen
+categories) and with special codes; the result must equal the pipeline's to 1e-6 (in
+practice it is equal to the last bit or within a few ulps).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import ExtraTreesClassifier, VotingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from creditscore.bundle import ModelBundle
+from creditscore.compiled import NotCompilableError, compile_model, verify
+from creditscore.compiled import trees as compiled_trees
+from creditscore.config import ProjectConfig, german_config
+from creditscore.data.infer import infer_config, render_yaml
+from creditscore.data.ingest import load_raw, validate
+from creditscore.data.profile import build_profile
+from creditscore.data.schema import InputSchema
+from creditscore.data.split import split_indices
+from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.exceptions import ScoringInputError
+from creditscore.models.catalog import CATALOG, Context
+from creditscore.scorer import Scorer
+
+PARITY = 1e-6  # the contract: compiled PD within 1e-6 of the pipeline's
+CANDIDATES = [*CATALOG, "blend"]
+METHODS = ["isotonic", "sigmoid"]
+TAIWAN_ROWS = 5_000
+# Defaults, except a shorter MLP epoch budget (early stopping usually ends sooner anyway)
+# and one thread per model: these tests share two busy cores.
+FAST_PARAMS: dict[str, dict[str, Any]] = {"mlp": {"max_epochs": 25}}
+POLICY = DecisionPolicy(
+    threshold=0.25,
+    refer_margin=0.02,
+    bands=(("LOW", 0.05), ("MEDIUM", 0.15), ("HIGH", 0.35), ("CRITICAL", 1.0)),
+    base_points=600,
+    base_odds=50,
+    pdo=20,
+    cost_fn=10,
+    cost_fp=1,
+)
+
+
+@dataclass
+class Trained:
+    """One data set, its splits and every candidate fitted on its training rows."""
+
+    name: str
+    X: pd.DataFrame
+    y: np.ndarray
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    numeric: list[str]
+    categorical: list[str]
+    schema: InputSchema
+    models: dict[str, Any] = field(default_factory=dict)
+    scorers: dict[tuple[str, str], Scorer] = field(default_factory=dict)
+
+    @property
+    def test_rows(self) -> pd.DataFrame:
+        return self.X.iloc[self.test]
+
+    def scorer(self, candidate: str, method: str) -> Scorer:
+        """Scorer of the candidate calibrated on the validation rows (built once)."""
+        key = (candidate, method)
+        if key not in self.scorers:
+            model = calibrated(
+                self.models[candidate], method, self.X.iloc[self.valid], self.y[self.valid]
+            )
+            self.scorers[key] = Scorer(bundle(model, self, candidate), model_version=method)
+        return self.scorers[key]
+
+
+def calibrated(model: Any, method: str, X: pd.DataFrame, y: np.ndarray) -> CalibratedClassifierCV:
+    # what training.calibration does with the chosen method
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CalibratedClassifierCV(
+            FrozenEstimator(model), method=method, ensemble=False, cv=5
+        ).fit(X, y)
+
+
+def bundle(model: Any, data: Trained, name: str) -> ModelBundle:
+    train_pd = model.predict_proba(data.X.iloc[data.train])[:, 1]
+    profile = build_profile(data.X.iloc[data.train], data.numeric, data.categorical, train_pd)
+    return ModelBundle(model, data.schema, POLICY, profile, metadata={"name": name})
+
+
+def fit_all(
+    name: str,
+    cfg: ProjectConfig,
+    special: dict[str, list[Any]] | None = None,
+    only: list[str] | None = None,
+) -> Trained:
+    ds = validate(load_raw(cfg), cfg)
+    splits = split_indices(ds.y, cfg.split, ds.dates)
+    special_codes = dict(cfg.data.special_codes) if special is None else special
+    ctx = Context(
+        ds.numeric, ds.categorical, special_codes, dict(cfg.data.monotone), seed=42, n_jobs=1
+    )
+    names = only or list(CATALOG)
+    # a weighted soft vote, as training builds it (weights: how often a member was picked)
+    blend = VotingClassifier(
+        [(n, CATALOG[n].pipeline(FAST_PARAMS.get(n), ctx)) for n in names],
+        voting="soft",
+        weights=[1 + i % 3 for i in range(len(names))],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        blend.fit(ds.X.iloc[splits.train], ds.y[splits.train])
+    data = Trained(
+        name,
+        ds.X,
+        ds.y,
+        splits.train,
+        splits.valid,
+        splits.test,
+        list(ds.numeric),
+        list(ds.categorical),
+        InputSchema.from_frame(ds.X, ds.numeric, ds.categorical),
+    )
+    data.models = dict(zip(names, blend.estimators_, strict=True))
+    data.models["blend"] = blend
+    return data
+
+
+@pytest.fixture(scope="module")
+def german_fit() -> Trained:
+    return fit_all("german", german_config())
+
+
+@pytest.fixture(scope="module")
+def taiwan_fit(taiwan: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    folder = tmp_path_factory.mktemp("taiwan")
+    sample = taiwan.sample(TAIWAN_ROWS, random_state=0)
+    path = folder / "taiwan.csv"
+    sample.to_csv(path, index=False)
+    inference = infer_config(
+        sample, "default.payment.next.month", None, data_path=str(path), name="taiwan"
+    )
+    (folder / "taiwan.yaml").write_text(render_yaml(inference))
+    return fit_all("taiwan", ProjectConfig.from_yaml(folder / "taiwan.yaml"))
+
+
+@pytest.fixture(params=["german", "taiwan"])
+def trained(request: pytest.FixtureRequest) -> Trained:
+    return request.getfixturevalue(f"{request.param}_fit")
+
+
+# ------------------------------------------------------------------------------ helpers
+def pipeline_pd(scorer: Scorer, frame: pd.DataFrame) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unseen categories in messy frames
+        return scorer.bundle.predict_proba(frame)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def messy(frame: pd.DataFrame, data: Trained, seed: int, unseen: bool) -> pd.DataFrame:
+    """The rows as clients send them: gaps, other case and spacing, unseen categories."""
+    rng = np.random.default_rng(seed)
+    out = frame.astype(object).copy()
+    for col in out.columns:
+        values = out[col].to_numpy(dtype=object, copy=True)
+        for i in range(len(values)):
+            r = rng.random()
+            if r < 0.10:
+                values[i] = None if col in data.categorical else np.nan
+            elif col in data.categorical and isinstance(values[i], str):
+                if r < 0.25:
+                    values[i] = values[i].upper()
+                elif r < 0.40:
+                    values[i] = "  " + values[i].replace(" ", "  ") + " "
+                elif unseen and r < 0.47:
+                    values[i] = "a category nobody has seen"
+        out[col] = values
+    return out
+
+
+def assert_parity(scorer: Scorer, frame: pd.DataFrame, *, single: bool = True) -> float:
+    """Batch (and single) compiled PDs equal the pipeline's; returns the largest difference."""
+    want = pipeline_pd(scorer, frame)
+    batch = scorer.score_frame(frame)["probability_of_default"].to_numpy()
+    worst = float(np.max(np.abs(batch - want)))
+    assert worst <= PARITY, f"{scorer.fast_path_detail}: batch differs by {worst:.3g}"
+    if single:
+        alone = np.array([scorer.decide(r).probability_of_default for r in records(frame)])
+        single_worst = float(np.max(np.abs(alone - want)))
+        assert single_worst <= PARITY, (
+            f"{scorer.fast_path_detail}: single differs by {single_worst:.3g}"
+        )
+        # a row scored alone equals the same row in a batch, to the bit
+        np.testing.assert_array_equal(alone, batch)
+        worst = max(worst, single_worst)
+    return worst
+
+
+# ------------------------------------------------------------------------------ parity
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_compiled_scores_equal_the_pipeline_on_every_test_row(
+    trained: Trained, candidate: str, method: str
+) -> None:
+    scorer = trained.scorer(candidate, method)
+    assert scorer.fast_path == "compiled", scorer.fast_path_detail
+    assert assert_parity(scorer, trained.test_rows) <= 1e-12
+
+    rows = trained.test_rows
+    batch_only = messy(rows, trained, seed=1, unseen=True)  # unseen categories: batch only
+    assert_parity(scorer, batch_only, single=False)
+    both = messy(rows, trained, seed=2, unseen=False)
+    assert_parity(scorer, both)
+
+
+@pytest.mark.slow
+def test_an_unweighted_blend_is_the_plain_mean(german_fit: Trained) -> None:
+    plain = copy.copy(german_fit.models["blend"])  # the same fitted members, no weights
+    plain.weights = None
+    model = calibrated(
+        plain, "sigmoid", german_fit.X.iloc[german_fit.valid], german_fit.y[german_fit.valid]
+    )
+    scorer = Scorer(bundle(model, german_fit, "plain-blend"))
+    assert scorer.fast_path == "compiled", scorer.fast_path_detail
+    assert assert_parity(scorer, german_fit.test_rows) <= 1e-12
+
+
+@pytest.mark.slow
+def test_single_batch_and_decide_many_agree(german_fit: Trained) -> None:
+    scorer = german_fit.scorer("blend", "isotonic")
+    rows = records(german_fit.test_rows)
+    alone = [scorer.decide(r) for r in rows]
+    small = scorer.decide_many(rows[:10])  # scored one by one
+    large = scorer.decide_many(rows)  # scored as a frame
+    frame = scorer.score_frame(german_fit.test_rows)
+    p = [d.probability_of_default for d in alone]
+    assert [d.probability_of_default for d in large] == p
+    assert [d.probability_of_default for d in small] == p[:10]
+    assert [d.decision for d in large] == [d.decision for d in alone] == frame["decision"].tolist()
+    assert [d.score for d in alone] == frame["score"].tolist()
+    assert [d.risk_band for d in alone] == frame["risk_band"].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", ["random_forest", "xgboost", "lightgbm"])
+def test_level_by_level_layout_equals_bit_vectors(
+    german_fit: Trained, candidate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = calibrated(
+        german_fit.models[candidate],
+        "isotonic",
+        german_fit.X.iloc[german_fit.valid],
+        german_fit.y[german_fit.valid],
+    )
+    vectors = compile_model(model, german_fit.schema)
+    monkeypatch.setattr(compiled_trees.Trees, "MAX_LEAVES", 0)  # no tree fits a bit vector
+    levels = compile_model(model, german_fit.schema)
+    assert "bit vectors" in vectors.description
+    assert "level by level" in levels.description
+    frame = messy(german_fit.test_rows, german_fit, seed=3, unseen=True)
+    np.testing.assert_array_equal(levels.predict_frame(frame), vectors.predict_frame(frame))
+    want = pipeline_pd(german_fit.scorer(candidate, "isotonic"), frame)
+    np.testing.assert_allclose(levels.predict_frame(frame), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_large_frames_are_scored_in_parallel_chunks_with_the_same_result(
+    german_fit: Trained,
+) -> None:
+    scorer = german_fit.scorer("lightgbm", "sigmoid")
+    big = pd.concat([german_fit.test_rows] * 200, ignore_index=True)  # 30,000 rows: chunked
+    whole = scorer.score_frame(big)["probability_of_default"].to_numpy()
+    np.testing.assert_array_equal(
+        whole, np.tile(scorer.score_frame(german_fit.test_rows)["probability_of_default"], 200)
+    )
+
+
+@pytest.mark.slow
+def test_special_codes_are_missing_values_in_both_paths() -> None:
+    special: dict[str, list[Any]] = {
+        "credit_amount": [0],
+        "savings_account_and_bonds": ["unknown/ no savings account"],
+    }
+    data = fit_all(
+        "german-special",
+        german_config(),
+        special=special,
+        only=["logistic", "lightgbm", "scorecard"],
+    )
+    rows = data.test_rows.copy()
+    rows.loc[rows.index[::3], "credit_amount"] = 0
+    rows.loc[rows.index[1::3], "savings_account_and_bonds"] = "unknown/ no savings account"
+    for candidate in ["logistic", "lightgbm", "scorecard", "blend"]:
+        scorer = data.scorer(candidate, "isotonic")
+        assert scorer.fast_path == "compiled", scorer.fast_path_detail
+        assert_parity(scorer, rows)
+        # the special code scores exactly like a missing value
+        gap = rows.copy()
+        gap.loc[gap.index[::3], "credit_amount"] = np.nan
+        gap.loc[gap.index[1::3], "savings_account_and_bonds"] = None
+        np.testing.assert_array_equal(scorer.probabilities(gap), scorer.probabilities(rows))
+
+
+@pytest.mark.slow
+def test_scoring_from_many_threads_gives_the_same_decisions(german_fit: Trained) -> None:
+    scorer = german_fit.scorer("catboost", "isotonic")
+    rows = records(german_fit.test_rows)
+    expected = [scorer.decide(r).probability_of_default for r in rows]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda r: scorer.decide(r).probability_of_default, rows * 4))
+    assert results == expected * 4
+
+
+# ------------------------------------------------------------------------------ fallback
+@pytest.fixture(scope="module")
+def small_german() -> Trained:
+    """German with a small logistic regression and a small extra-trees forest."""
+    cfg = german_config()
+    ds = validate(load_raw(cfg), cfg)
+    splits = split_indices(ds.y, cfg.split, ds.dates)
+    ctx = Context(ds.numeric, ds.categorical, {}, {}, seed=0, n_jobs=1)
+    data = Trained(
+        "german",
+        ds.X,
+        ds.y,
+        splits.train,
+        splits.valid,
+        splits.test,
+        list(ds.numeric),
+        list(ds.categorical),
+        InputSchema.from_frame(ds.X, ds.numeric, ds.categorical),
+    )
+    Xt, yt = ds.X.iloc[splits.train], ds.y[splits.train]
+    data.models["logistic"] = CATALOG["logistic"].pipeline(None, ctx).fit(Xt, yt)
+    extra = CATALOG["random_forest"].pipeline(None, ctx)
+    extra.steps[-1] = ("model", ExtraTreesClassifier(n_estimators=20, max_depth=5, random_state=0))
+    data.models["extra_trees"] = extra.fit(Xt, yt)
+    return data
+
+
+def test_an_uncompilable_model_falls_back_to_the_pipeline(small_german: Trained) -> None:
+    scorer = small_german.scorer("extra_trees", "isotonic")
+    assert scorer.fast_path == "pipeline"
+    assert "ExtraTreesClassifier" in scorer.fast_path_detail
+    rows = small_german.test_rows.iloc[:20]
+    want = pipeline_pd(scorer, rows)
+    np.testing.assert_array_equal(scorer.score_frame(rows)["probability_of_default"], want)
+    np.testing.assert_allclose(
+        [scorer.decide(r).probability_of_default for r in records(rows)], want, atol=1e-15
+    )
+
+
+def test_verification_refuses_a_compiled_model_that_disagrees(small_german: Trained) -> None:
+    model = small_german.models["logistic"]
+    other = calibrated(
+        model,
+        "isotonic",
+        small_german.X.iloc[small_german.valid],
+        small_german.y[small_german.valid],
+    )
+    compiled = compile_model(model, small_german.schema)
+    assert verify(compiled, model, small_german.schema) <= 1e-12
+    with pytest.raises(NotCompilableError, match="differs from the pipeline"):
+        verify(compiled, other, small_german.schema)
+
+
+def test_the_pipeline_path_can_be_chosen(small_german: Trained) -> None:
+    plain = Scorer(bundle(small_german.models["logistic"], small_german, "lr"), compile=False)
+    fast = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    assert (plain.fast_path, fast.fast_path) == ("pipeline", "compiled")
+    rows = records(small_german.test_rows.iloc[:25])
+    np.testing.assert_allclose(
+        [plain.decide(r).probability_of_default for r in rows],
+        [fast.decide(r).probability_of_default for r in rows],
+        rtol=0,
+        atol=1e-15,
+    )
+
+
+# ------------------------------------------------------------------------------ validation
+def test_validation_normalises_as_before(small_german: Trained) -> None:
+    scorer = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    row = records(small_german.test_rows.iloc[:1])[0]
+    spelled = {
+        **row,
+        "duration_in_month": "24",
+        "credit_amount": np.int64(1500),
+        "purpose": "  " + str(row["purpose"]).upper() + " ",
+        "job": None,
+        "present_residence_since": float("nan"),
+    }
+    got = scorer.validate(spelled)
+    assert got["duration_in_month"] == 24.0
+    assert got["credit_amount"] == 1500.0
+    assert got["purpose"] == row["purpose"]
+    assert got["job"] is None
+    assert math.isnan(got["present_residence_since"])
+    assert list(got) == small_german.schema.names
+    p = scorer.decide(spelled).probability_of_default
+    frame = pd.DataFrame([got])
+    assert p == pytest.approx(float(scorer.bundle.predict_proba(frame)[0]), abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"credit_amount": 10**400}, "expected a finite number"),
+        ({"credit_amount": -math.inf}, "expected a finite number"),
+        ({"credit_amount": [1]}, "expected a number"),
+        ({"purpose": 3}, "unknown category '3'"),
+    ],
+)
+def test_validation_errors_name_the_field(
+    small_german: Trained, change: dict[str, Any], message: str
+) -> None:
+    scorer = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    row = records(small_german.test_rows.iloc[:1])[0]
+    with pytest.raises(ScoringInputError, match=message) as info:
+        scorer.decide({**row, **change})
+    assert info.value.field == next(iter(change))
+
+
+def test_infinity_in_a_frame_is_refused_by_name(small_german: Trained) -> None:
+    scorer = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    frame = small_german.test_rows.iloc[:5].copy()
+    frame["credit_amount"] = frame["credit_amount"].astype(float)
+    frame.iloc[3, frame.columns.get_loc("credit_amount")] = np.inf
+    with pytest.raises(
+        ScoringInputError, match=r"column 'credit_amount' has 1 infinite value\(s\).*row 3"
+    ):
+        scorer.score_frame(frame)
+
+
+def test_an_empty_frame_scores_to_an_empty_result(small_german: Trained) -> None:
+    scorer = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    out = scorer.score_frame(small_german.test_rows.iloc[:0])
+    assert len(out) == 0
+    assert list(out.columns) == [
+        "probability_of_default",
+        "score",
+        "risk_band",
+        "decision",
+    ]
+
+
+def test_a_pipeline_with_unexpected_steps_is_not_compiled(small_german: Trained) -> None:
+    model = small_german.models["logistic"]
+    bare = Pipeline(model.steps[1:])  # no InputCleaner
+    with pytest.raises(NotCompilableError, match="unexpected pipeline steps"):
+        compile_model(bare, small_german.schema, check=False)
+
+
+def test_categories_beyond_one_word_use_the_general_bitset() -> None:
+    """LightGBM category sets with codes above 62 take the kernels' general bitset path."""
+    rng = np.random.default_rng(0)
+    n, levels = 4000, 120
+    codes = rng.integers(0, levels, n)
+    X = pd.DataFrame(
+        {
+            "amount": rng.normal(size=n).round(2),
+            "branch": np.array([f"branch {c:03d}" for c in codes], dtype=object),
+        }
+    )
+    y = ((codes % 7 == 0) ^ (rng.random(n) < 0.15)).astype(int)
+    ctx = Context(["amount"], ["branch"], {}, {}, seed=0, n_jobs=1)
+    params = {"min_data_per_group": 5, "cat_smooth": 1.0, "n_estimators": 60}
+    model = CATALOG["lightgbm"].pipeline(params, ctx).fit(X.iloc[:3000], y[:3000])
+    schema = InputSchema.from_frame(X, ["amount"], ["branch"])
+    compiled = compile_model(model, schema)  # verified against the pipeline on probes
+    rows = X.iloc[3000:].copy()
+    rows.loc[rows.index[::11], "branch"] = "branch 999"  # unseen
+    want = model.predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(compiled.predict_frame(rows), want, rtol=0, atol=1e-12)
