@@ -72,7 +72,8 @@ def test_protected_attributes_are_accepted_but_never_stored_raw(  # type: ignore
     r = client.post("/v1/decisions", json=with_attrs, headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["probability_of_default"] == plain["probability_of_default"]
-    stored = json.loads(_log_rows(client)[-1]["inputs"])
+    logged = {row["request_id"]: row for row in _log_rows(client)}
+    stored = json.loads(logged[r.json()["request_id"]]["inputs"])
     for k in sensitive:
         assert stored[k].startswith("hmac-sha256:"), k
         assert str(row[k]) not in stored[k]

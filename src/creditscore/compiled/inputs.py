@@ -218,14 +218,14 @@ def column_transformer_blocks(ct: Any, cleaner: Cleaner) -> tuple[Any, Any]:
 
 
 class TreeEncoder:
-    """``tree`` family: numbers as they are, categories as ordinal codes (unseen -> NaN)."""
+    """``ordinal`` family: numbers as they are, categories as ordinal codes (unseen -> NaN)."""
 
     def __init__(self, cleaner: Cleaner, ct: Any) -> None:
         num, cat = column_transformer_blocks(ct, cleaner)
         if num is not None:
             require(
                 type(num) is FunctionTransformer and num.func is None and num.inverse_func is None,
-                "numeric block of the tree family is not a passthrough",
+                "numeric block of the ordinal family is not a passthrough",
             )
         self.cleaner = cleaner
         n_num = len(cleaner.numeric)
@@ -274,7 +274,7 @@ class TreeEncoder:
 
 
 class LinearEncoder:
-    """``linear`` family: median imputation + missing indicators, scaling, one-hot."""
+    """``onehot`` family: median imputation + missing indicators, scaling, one-hot."""
 
     def __init__(self, cleaner: Cleaner, prep: Any) -> None:
         self.float32 = False

@@ -198,7 +198,7 @@ class Encoder:
 
 
 class TreeEncoder(Encoder):
-    """The ``tree`` family: numbers as they are, categories as ordinal codes (unknown: NaN)."""
+    """The ``ordinal`` family: numbers as they are, categories as ordinal codes (unknown: NaN)."""
 
     def __init__(self, cleaner: Any, prep: Any) -> None:
         self.clean = ValueCleaner(cleaner)
@@ -236,7 +236,7 @@ class TreeEncoder(Encoder):
 
 
 class LinearEncoder(Encoder):
-    """The ``linear`` family: median imputation + missing indicators + standardisation for
+    """The ``onehot`` family: median imputation + missing indicators + standardisation for
     numbers, one-hot for categories (rare and unseen levels as sklearn encodes them)."""
 
     def __init__(self, cleaner: Any, prep: Any) -> None:
@@ -574,12 +574,22 @@ class Engine:
         raise NotImplementedError
 
     def _spread(self, model: EncodedModel, C_enc: np.ndarray) -> np.ndarray:
-        """Per-feature contributions in the encoder's order -> the bundle's order."""
+        """Contributions in the encoder's order -> the bundle's order. Given per encoded
+        column (a tree on one-hot columns), each feature gets the sum of its columns, which
+        keeps the total: Shapley values are additive over a feature's columns."""
+        enc = model.encoder
         index = getattr(model, "_positions", None)
         if index is None:
             pos = {f: i for i, f in enumerate(self.features)}
-            index = np.asarray([pos[f] for f in model.encoder.features], dtype=int)
+            index = np.asarray([pos[f] for f in enc.features], dtype=int)
             model._positions = index  # type: ignore[attr-defined]
+        if C_enc.shape[1] != len(enc.features):  # per encoded column: sum by owner
+            summing = getattr(model, "_summing", None)
+            if summing is None:
+                summing = np.zeros((enc.width, len(self.features)))
+                summing[np.arange(enc.width), index[enc.owner]] = 1.0
+                model._summing = summing  # type: ignore[attr-defined]
+            return np.asarray(C_enc @ summing)
         out = np.zeros((C_enc.shape[0], len(self.features)))
         out[:, index] = C_enc
         return out

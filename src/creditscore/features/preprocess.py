@@ -4,14 +4,18 @@ Every candidate is ``Pipeline([("clean", InputCleaner), ("prep", <family transfo
 ("model", <estimator>)])``: the same object scores in the API, in batch and in the
 evaluation, so no transformation can differ between training and serving.
 
-Families:
+Families (how categories reach the model):
 
-- ``linear``: median imputation with missing indicators, standardisation, one-hot
-  categories (rare and unseen levels share an "infrequent" column). Logistic regression, MLP.
-- ``tree``: numbers as they are (NaN is native to the boosters and to sklearn forests),
-  categories as ordinal codes with unseen/missing -> NaN. The categorical columns come last,
-  so their positions are ``range(len(numeric), len(numeric) + len(categorical))``; LightGBM
-  and CatBoost use that for native categorical splits.
+- ``onehot``: median imputation with missing indicators, standardisation, one-hot
+  categories (rare and unseen levels share an "infrequent" column). Logistic regression,
+  the MLP, and the trees without native categorical splits (random forest, XGBoost,
+  CatBoost): on German credit one-hot categories lift their repeated-CV AUC by 0.01 to 0.014
+  over ordinal codes, whose alphabetical order means nothing to a split. Numeric columns
+  come first, in ``numeric`` order, so monotone constraints can name them by position.
+- ``ordinal``: numbers as they are (NaN is native to LightGBM), categories as ordinal codes
+  with unseen/missing -> NaN. The categorical columns come last, so their positions are
+  ``range(len(numeric), len(numeric) + len(categorical))``; LightGBM uses that for its
+  native categorical splits.
 - ``raw``: the cleaned frame itself (the WoE scorecard bins raw values with optbinning).
 """
 
@@ -30,7 +34,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-Family = Literal["linear", "tree", "raw"]
+Family = Literal["onehot", "ordinal", "raw"]
 MISSING = "__missing__"
 
 
@@ -134,7 +138,7 @@ def build_preprocessor(
     numeric, categorical = list(numeric), list(categorical)
     if family == "raw":
         return "passthrough"
-    if family == "linear":
+    if family == "onehot":
         num = Pipeline(
             [
                 ("impute", SimpleImputer(strategy="median", add_indicator=True)),
@@ -163,7 +167,7 @@ def build_preprocessor(
         if float32:
             return Pipeline([("ct", ct), ("f32", FunctionTransformer(_to_float32))])
         return ct
-    if family == "tree":
+    if family == "ordinal":
         cat = OrdinalEncoder(
             handle_unknown="use_encoded_value",
             unknown_value=np.nan,
@@ -179,5 +183,5 @@ def build_preprocessor(
 
 
 def categorical_positions(numeric: Sequence[str], categorical: Sequence[str]) -> list[int]:
-    """Column positions of the categories in the ``tree`` family's output."""
+    """Column positions of the categories in the ``ordinal`` family's output."""
     return list(range(len(numeric), len(numeric) + len(categorical)))

@@ -37,11 +37,10 @@ class Context:
     n_jobs: int = 2
 
     def constraints(self) -> list[int]:
-        """Monotone constraint per column of the ``tree`` family output (+1: PD rises)."""
+        """Monotone constraint per numeric column (+1: PD rises), in ``numeric`` order: the
+        first columns of both the ``onehot`` and the ``ordinal`` family's output."""
         sign = {"increasing": 1, "decreasing": -1}
-        return [sign.get(self.monotone.get(c, ""), 0) for c in self.numeric] + [0] * len(
-            self.categorical
-        )
+        return [sign.get(self.monotone.get(c, ""), 0) for c in self.numeric]
 
 
 @dataclass(frozen=True)
@@ -110,8 +109,8 @@ def _scorecard_space(t: Any) -> Params:
 def _forest(p: Params, ctx: Context) -> Any:
     from sklearn.ensemble import RandomForestClassifier
 
-    # sklearn forests accept monotonic_cst only without missing values, which we cannot
-    # promise for live data, so the forest is left unconstrained (documented in the README).
+    # sklearn's monotonic_cst wants one entry per encoded column, known only once the
+    # one-hot encoder is fitted, so the forest is left unconstrained (documented in the README).
     return RandomForestClassifier(random_state=ctx.seed, n_jobs=ctx.n_jobs, **p)
 
 
@@ -128,6 +127,7 @@ def _forest_space(t: Any) -> Params:
 def _xgboost(p: Params, ctx: Context) -> Any:
     from xgboost import XGBClassifier
 
+    # a prefix is enough: XGBoost leaves the columns after it (indicators, one-hot) free
     extra: Params = {"monotone_constraints": tuple(ctx.constraints())} if ctx.monotone else {}
     return XGBClassifier(
         **extra,
@@ -158,7 +158,7 @@ def _lightgbm(p: Params, ctx: Context) -> Any:
     cats = categorical_positions(ctx.numeric, ctx.categorical)
     extra: Params = {"categorical_column": cats} if cats else {}
     if ctx.monotone:
-        extra["monotone_constraints"] = ctx.constraints()
+        extra["monotone_constraints"] = ctx.constraints() + [0] * len(ctx.categorical)
     return LGBMClassifier(
         random_state=ctx.seed, n_jobs=ctx.n_jobs, verbose=-1, subsample_freq=1, **extra, **p
     )
@@ -182,7 +182,9 @@ def _lightgbm_space(t: Any) -> Params:
 def _catboost(p: Params, ctx: Context) -> Any:
     from catboost import CatBoostClassifier
 
-    extra: Params = {"monotone_constraints": ctx.constraints()} if ctx.monotone else {}
+    # by position: the one-hot columns after the numbers are only known once fitted
+    mono = {i: s for i, s in enumerate(ctx.constraints()) if s}
+    extra: Params = {"monotone_constraints": mono} if mono else {}
     return CatBoostClassifier(
         **extra,
         random_seed=ctx.seed,
@@ -226,7 +228,7 @@ CATALOG: dict[str, Candidate] = {
     c.name: c
     for c in [
         Candidate(
-            "logistic", "Logistic regression", "linear", {"C": 0.1}, _logistic_space, _logistic
+            "logistic", "Logistic regression", "onehot", {"C": 0.1}, _logistic_space, _logistic
         ),
         Candidate(
             "scorecard",
@@ -240,7 +242,7 @@ CATALOG: dict[str, Candidate] = {
         Candidate(
             "random_forest",
             "Random forest",
-            "tree",
+            "onehot",
             {"n_estimators": 300, "max_depth": 8, "min_samples_leaf": 5, "max_features": 0.3},
             _forest_space,
             _forest,
@@ -248,7 +250,7 @@ CATALOG: dict[str, Candidate] = {
         Candidate(
             "xgboost",
             "XGBoost",
-            "tree",
+            "onehot",
             {
                 "n_estimators": 300,
                 "learning_rate": 0.03,
@@ -265,7 +267,7 @@ CATALOG: dict[str, Candidate] = {
         Candidate(
             "lightgbm",
             "LightGBM",
-            "tree",
+            "ordinal",
             {
                 "n_estimators": 300,
                 "learning_rate": 0.03,
@@ -284,8 +286,8 @@ CATALOG: dict[str, Candidate] = {
         Candidate(
             "catboost",
             "CatBoost",
-            "tree",
-            {"iterations": 400, "learning_rate": 0.05, "depth": 4, "l2_leaf_reg": 3.0},
+            "onehot",
+            {"iterations": 600, "learning_rate": 0.03, "depth": 4, "l2_leaf_reg": 5.0},
             _catboost_space,
             _catboost,
             requires=("catboost",),
@@ -293,7 +295,7 @@ CATALOG: dict[str, Candidate] = {
         Candidate(
             "mlp",
             "PyTorch MLP",
-            "linear",
+            "onehot",
             {
                 "hidden_units": "64x32",
                 "dropout": 0.2,

@@ -361,13 +361,16 @@ class DecisionLog:
         leftover = self._drain(10**9)
         if leftover:
             self._spool(leftover)
+            self._done(len(leftover))
         self.engine.dispose()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is empty and the spool replayed (for tests and shutdown)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._queue.empty() and not self._held and self._db_ok and not self._pending_cache:
+            # unfinished_tasks, not empty(): a batch the writer holds is not written yet
+            idle = self._queue.unfinished_tasks == 0 and not self._held
+            if idle and self._db_ok and not self._pending_cache:
                 return True
             time.sleep(0.02)
         return False
@@ -400,18 +403,28 @@ class DecisionLog:
         # shutdown: write what is queued (database or spool); replay once if we can
         while batch := self._drain(self.batch_size):
             self._write_or_spool(batch)
+            self._done(len(batch))
         if self._held:
             self._write_or_spool(list(self._held))
         if self._db_ok and self.spool.has_pending():
             self._replay()
 
+    def _done(self, n: int) -> None:
+        """``n`` records taken from the queue are now written, spooled or held."""
+        for _ in range(n):
+            self._queue.task_done()
+
     def _cycle(self, batch: list[dict[str, Any]]) -> None:
+        taken = len(batch)
         if self._held:
             held = list(self._held)
             self._held.clear()
             batch = held + batch
         if batch:
-            self._write_or_spool(batch)
+            try:
+                self._write_or_spool(batch)
+            finally:
+                self._done(taken)
         now = time.monotonic()
         if self._pending_cache and (self._db_ok or now >= self._next_retry):
             self._replay()
