@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,9 +95,11 @@ class _RichProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
+        self.started = time.perf_counter()
 
     def stage(self, text: str) -> None:
-        self.progress.console.print(f"[dim]>[/dim] {text}")
+        elapsed = time.perf_counter() - self.started
+        self.progress.console.print(f"[dim]> {elapsed:5.0f} s[/dim]  {text}")
 
     def candidate_start(self, name: str, label: str, total: int | None) -> None:
         self.tasks[name] = self.progress.add_task(f"{label:<22}", total=total, best="")
