@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from creditscore.serving.app import create_app
-from creditscore.serving.decisions import DecisionLog
+from creditscore.serving.decisions import DecisionLog, make_engine
 
 from .conftest import TestClient
 from .helpers import (
@@ -108,6 +109,46 @@ def test_torn_spool_line_is_skipped_not_fatal(tmp_path: Path) -> None:
     assert log.flush(10), log.stats()
     log.close()
     assert sqlite_ids(tmp_path / "log.db") == [good["request_id"]]
+
+
+def test_sqlite_ddl_is_transactional(tmp_path: Path) -> None:
+    """A migration cut short leaves nothing behind (pysqlite alone would have committed the
+    CREATE TABLE, and the next start would fail with 'table already exists')."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ddl.db'}")
+
+    def cut_short() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE half_done (x INTEGER)"))
+            raise RuntimeError("disk failed before the version stamp")
+
+    with pytest.raises(RuntimeError):
+        cut_short()
+    assert "half_done" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_flush_waits_for_the_batch_the_writer_holds(tmp_path: Path) -> None:
+    """flush() is True only once records are in the database, not when the queue is empty."""
+    log = new_log(tmp_path)
+    log.start()
+    assert log.flush(10)  # schema ready, writer idle
+    entered, release = threading.Event(), threading.Event()
+
+    @sa.event.listens_for(log.engine, "before_cursor_execute")
+    def _slow_disk(*_args: Any) -> None:
+        if threading.current_thread().name == "decision-log-writer" and not release.is_set():
+            entered.set()
+            release.wait(10)
+
+    records = [record() for _ in range(3)]
+    log.submit_many(records)
+    assert entered.wait(10)  # the writer took the batch: the queue is empty now
+    assert log.stats()["queued"] == 0
+    assert not log.flush(0.3)  # ... but nothing is written yet
+    release.set()
+    assert log.flush(10)
+    assert sorted(sqlite_ids(tmp_path / "log.db")) == sorted(r["request_id"] for r in records)
+    log.close()
 
 
 def _post_many(client: TestClient, body: dict[str, Any], n: int) -> list[str]:
