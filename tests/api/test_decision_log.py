@@ -129,7 +129,7 @@ def test_sqlite_ddl_is_transactional(tmp_path: Path) -> None:
 
 def test_flush_waits_for_the_batch_the_writer_holds(tmp_path: Path) -> None:
     """flush() is True only once records are in the database, not when the queue is empty."""
-    log = new_log(tmp_path)
+    log = new_log(tmp_path, health_interval=600)  # no health check blocks on the slow disk
     log.start()
     assert log.flush(10)  # schema ready, writer idle
     entered, release = threading.Event(), threading.Event()
