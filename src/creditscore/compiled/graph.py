@@ -161,29 +161,25 @@ class VotingNode:
         self.cleaners = [c for m in self.members for c in m.cleaners]
         self.label = "blend of " + " + ".join(m.label for m in self.members)
 
-    def response_one(self, values: Values, kind: str) -> float:
-        ps = [float(m.response_one(values, "proba")) for m in self.members]
+    def _average(self, ps: list[Any]) -> Any:
+        """The members' mean (or weighted mean), summed in member order as scikit-learn
+        does, for one float or for arrays alike."""
         if self.weights is None:
             total = ps[0]
             for p in ps[1:]:
-                total += p
+                total = total + p
             return total / len(ps)
         total = ps[0] * self.weights[0]
         for p, w in zip(ps[1:], self.weights[1:], strict=True):
-            total += p * w
+            total = total + p * w
         return total / self.total
+
+    def response_one(self, values: Values, kind: str) -> float:
+        return float(self._average([float(m.response_one(values, "proba")) for m in self.members]))
 
     def response(self, frame: Frame, kind: str) -> np.ndarray:
         ps = [np.asarray(m.response(frame, "proba"), dtype=np.float64) for m in self.members]
-        if self.weights is None:
-            total = ps[0].copy()
-            for p in ps[1:]:
-                total += p
-            return total / len(ps)
-        total = ps[0] * self.weights[0]
-        for p, w in zip(ps[1:], self.weights[1:], strict=True):
-            total += p * w
-        return total / self.total
+        return np.asarray(self._average(ps))
 
 
 class Isotonic:

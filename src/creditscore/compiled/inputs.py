@@ -185,6 +185,22 @@ def category_probes(
     return out
 
 
+def probe_categories(
+    cleaner: Cleaner, ct: Any, categories: Sequence[Any]
+) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """Every known, missing and unseen level of each category (the encoder's ``categories``
+    included), and what the fitted ColumnTransformer ``ct`` makes of them, row by row."""
+    probes = category_probes(
+        cleaner,
+        {
+            c: [v for v in cats if isinstance(v, str)]
+            for c, cats in zip(cleaner.categorical, categories, strict=True)
+        },
+    )
+    frame = probe_frame(cleaner, [*cleaner.numeric, *cleaner.categorical], probes)
+    return probes, np.asarray(ct.transform(frame), dtype=np.float64)
+
+
 def codes_from_probe(values: list[Any], results: list[Any]) -> CategoryCodes:
     known = len(values) - 2
     return CategoryCodes(
@@ -233,15 +249,7 @@ class TreeEncoder:
         self.codes: dict[str, CategoryCodes] = {}
         if cat is not None:
             require(type(cat) is OrdinalEncoder, "categorical block is not an OrdinalEncoder")
-            probes = category_probes(
-                cleaner,
-                {
-                    c: [v for v in cats if isinstance(v, str)]
-                    for c, cats in zip(cleaner.categorical, cat.categories_, strict=True)
-                },
-            )
-            frame = probe_frame(cleaner, [*cleaner.numeric, *cleaner.categorical], probes)
-            out = np.asarray(ct.transform(frame), dtype=np.float64)
+            probes, out = probe_categories(cleaner, ct, cat.categories_)
             for j, col in enumerate(cleaner.categorical):
                 vals = probes[col]
                 self.codes[col] = codes_from_probe(
@@ -330,15 +338,7 @@ class LinearEncoder:
             )
             sizes = list(onehot._n_features_outs)
             require(len(sizes) == len(cleaner.categorical), "one-hot width per column unknown")
-            probes = category_probes(
-                cleaner,
-                {
-                    c: [v for v in cats if isinstance(v, str)]
-                    for c, cats in zip(cleaner.categorical, onehot.categories_, strict=True)
-                },
-            )
-            frame = probe_frame(cleaner, [*cleaner.numeric, *cleaner.categorical], probes)
-            out = np.asarray(ct.transform(frame), dtype=np.float64)
+            probes, out = probe_categories(cleaner, ct, onehot.categories_)
             offset = width_num
             for j, col in enumerate(cleaner.categorical):
                 block = out[:, offset : offset + sizes[j]]

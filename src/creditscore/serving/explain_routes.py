@@ -47,30 +47,27 @@ from creditscore.explain.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
 from creditscore.serving.deps import ServingState, get_loaded_model, get_state, require_api_key
 from creditscore.serving.loader import LoadedModel
-from creditscore.serving.routes import error_response, field_errors, json_response
-from creditscore.serving.schemas import ErrorOut, ReasonOut, json_safe
+from creditscore.serving.routes import ERRORS as DECISION_ERRORS
+from creditscore.serving.routes import (
+    JSON,
+    error_doc,
+    error_response,
+    field_errors,
+    json_response,
+)
+from creditscore.serving.schemas import ReasonOut, json_safe
 
 router = APIRouter(tags=["explanations"])
 
-JSON = "application/json"
 MAX_FAIRNESS_ROWS = 100_000
 MAX_ROW_ERRORS = 20
 
-
-def _err(text: str) -> dict[str, Any]:
-    return {"model": ErrorOut, "description": text}
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _err("invalid JSON"),
-    401: _err("missing or invalid API key"),
-    413: _err("request body too large"),
-    415: _err("content type is not application/json"),
-    422: _err(
+    **DECISION_ERRORS,
+    422: error_doc(
         "the request does not match the schema, or the data cannot be assessed; "
         "each problem names its field"
     ),
-    503: _err("no model loaded"),
 }
 APPLICATION_BODY = {
     "requestBody": {

@@ -62,17 +62,17 @@ EXPLAIN = Query(
 THREADPOOL_BATCH = 32
 
 
-def _err(status: str, model: type[BaseModel] = ErrorOut) -> dict[str, Any]:
+def error_doc(status: str, model: type[BaseModel] = ErrorOut) -> dict[str, Any]:
     return {"model": model, "description": status}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _err("invalid JSON"),
-    401: _err("missing or invalid API key"),
-    413: _err("request body too large"),
-    415: _err("content type is not application/json"),
-    422: _err("the request does not match the schema; each problem names its field"),
-    503: _err("no model loaded"),
+    400: error_doc("invalid JSON"),
+    401: error_doc("missing or invalid API key"),
+    413: error_doc("request body too large"),
+    415: error_doc("content type is not application/json"),
+    422: error_doc("the request does not match the schema; each problem names its field"),
+    503: error_doc("no model loaded"),
 }
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: ERRORS[401]}
 
@@ -444,9 +444,9 @@ async def get_model(request: Request) -> Response:
     response_model=ReloadOut,
     responses={
         **ERRORS,
-        403: _err("an admin key is needed"),
-        422: _err("invalid request, or the bundle was refused"),
-        503: _err("the registry could not be reached"),
+        403: error_doc("an admin key is needed"),
+        422: error_doc("invalid request, or the bundle was refused"),
+        503: error_doc("the registry could not be reached"),
     },
     openapi_extra={
         "requestBody": {
