@@ -1,0 +1,5 @@
+"""``python -m creditscore.cli``."""
+
+from creditscore.cli import main
+
+main()

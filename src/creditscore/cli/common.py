@@ -1,0 +1,119 @@
+"""What several commands share: options, loading a bundle or an application, printing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from creditscore.cli.app import console
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.{digits}f}"
+    return str(value)
+
+
+NameOption = Annotated[
+    str | None,
+    typer.Option("--name", "-n", help="registered model name (default: from --config or German)"),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="project YAML whose `name` to use")
+]
+
+
+def model_name(name: str | None, config: Path | None) -> str:
+    from creditscore.config import ProjectConfig, german_config
+    from creditscore.settings import get_settings
+
+    if name:
+        return name
+    if get_settings().model_name:
+        return str(get_settings().model_name)
+    return (ProjectConfig.from_yaml(config) if config else german_config()).name
+
+
+ModelPathOption = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="a bundle folder instead of a registered version"),
+]
+
+
+def load_bundle(
+    version: str | None, model: Path | None, name: str | None, config: Path | None
+) -> tuple[Any, str]:
+    """(bundle, version label): a bundle folder, a registered version, or the champion."""
+    from creditscore.bundle import ModelBundle
+
+    if model is not None:
+        return ModelBundle.load(model), f"bundle {model}"
+    from creditscore import registry
+
+    loaded = registry.load_bundle(model_name(name, config), version=version)
+    return loaded.bundle, f"v{loaded.version}" + (f" ({loaded.alias})" if loaded.alias else "")
+
+
+def project_config(config: Path | None) -> Any:
+    from creditscore.config import ProjectConfig, german_config
+
+    return ProjectConfig.from_yaml(config) if config else german_config()
+
+
+def read_application(source: str | None, row: int | None, config: Path | None) -> dict[str, Any]:
+    """One application: a JSON file, '-' for standard input, or row N of the project data."""
+    import json
+
+    from creditscore.exceptions import ConfigError
+
+    if (source is None) == (row is None):
+        raise ConfigError("give an application as a JSON file (or - for stdin), or --row N")
+    if row is not None:
+        from creditscore.data.ingest import load_raw
+
+        cfg = project_config(config)
+        frame = load_raw(cfg)
+        if not 0 <= row < len(frame):
+            raise ConfigError(f"--row {row}: the data has rows 0 to {len(frame) - 1}")
+        record = frame.iloc[row].to_dict()
+        return {k: (None if v != v else v) for k, v in record.items()}  # NaN -> None
+    assert source is not None
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: expected one JSON object (field -> value)")
+    return value
+
+
+ApplicationArg = Annotated[
+    str | None, typer.Argument(help="application as a JSON object in a file, or - for stdin")
+]
+RowOption = Annotated[
+    int | None, typer.Option("--row", help="use row N (from 0) of the project's data instead")
+]
+VersionOption = Annotated[
+    str | None, typer.Option("--version", "-v", help="registered version (default: champion)")
+]
+
+
+def value_text(value: Any) -> str:
+    """An applicant's value as they wrote it: 48, not 48.000."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return fmt(value, 4) if isinstance(value, float) else fmt(value)
+
+
+def print_decision(d: Any, label: str) -> None:
+    colour = {"approve": "green", "refer": "yellow", "decline": "red"}.get(d.decision, "white")
+    console.print(
+        f"[bold {colour}]{d.decision.upper()}[/bold {colour}]  PD {d.probability_of_default:.3f}"
+        f"  score {d.score}  band {d.risk_band}  ({d.model_name} {label})"
+    )

@@ -1,0 +1,202 @@
+"""``creditscore train``: candidates, tuning, calibration, policy, tracking and the gate."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from creditscore.cli.app import app, console
+from creditscore.cli.common import fmt
+
+
+class _RichProgress:
+    """Draws one progress bar per candidate and prints stage lines."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self.started = time.perf_counter()
+
+    def stage(self, text: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.progress.console.print(f"[dim]> {elapsed:5.0f} s[/dim]  {text}")
+
+    def candidate_start(self, name: str, label: str, total: int | None) -> None:
+        self.tasks[name] = self.progress.add_task(f"{label:<22}", total=total, best="")
+
+    def trial_done(self, name: str, n_done: int, best_auc: float) -> None:
+        self.progress.update(self.tasks[name], completed=n_done, best=f"CV AUC {best_auc:.4f}")
+
+    def candidate_end(self, name: str, result: Any) -> None:
+        task = self.tasks.get(name)
+        if task is not None:
+            self.progress.update(
+                task, total=result.tuning.n_trials, completed=result.tuning.n_trials
+            )
+
+
+def _print_training(result: Any) -> None:
+    table = Table(title="Candidates: CV on train, then the validation set")
+    for col in ("candidate", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "fit s"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for r in sorted(result.candidates, key=lambda c: c.cv_auc_mean, reverse=True):
+        champion = r.name == result.champion
+        table.add_row(
+            r.name + (" *" if champion else ""),
+            f"{r.cv_auc_mean:.4f}",
+            f"{r.cv_auc_std:.3f}",
+            fmt(r.valid_auc, 4),
+            fmt(r.valid_ks, 3),
+            fmt(r.valid_brier, 4),
+            f"{r.tuning.n_trials}/{r.tuning.n_pruned}p" if r.tuning.n_trials else "-",
+            f"{r.fit_seconds:.2f}",
+            style="bold green" if champion else None,
+        )
+    table.caption = f"* champion: {result.champion_result.label}; trials n/Np = run/pruned"
+    console.print(table)
+
+    m = result.test_metrics
+    metrics = Table(
+        title=f"Champion on the test set ({result.splits.sizes()['test']} rows"
+        + (", out-of-time" if result.splits.out_of_time else "")
+        + ")"
+    )
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    for key in (
+        "roc_auc",
+        "gini",
+        "ks",
+        "pr_auc",
+        "brier",
+        "log_loss",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "specificity",
+        "approval_rate",
+        "bad_rate_approved",
+        "expected_cost",
+    ):
+        metrics.add_row(key, fmt(m.get(key), 4))
+    metrics.add_row(
+        "confusion (tn fp fn tp)", f"{m['tn']:.0f} {m['fp']:.0f} {m['fn']:.0f} {m['tp']:.0f}"
+    )
+    console.print(metrics)
+
+    pol = result.policy
+    s = pol.summary()
+    console.print(
+        f"[bold]Policy[/bold] (version {pol.version}): decline when PD >= {pol.threshold:.4f}"
+        f" (cost-optimal on valid; Bayes threshold {s['bayes_threshold']:.4f}),"
+        f" refer within ±{pol.refer_margin:.3f}; calibration: {result.calibration.method};"
+        f" costs FN {pol.cost_fn:g} / FP {pol.cost_fp:g}."
+    )
+    console.print(
+        "Risk bands: "
+        + ", ".join(f"{n} ≤ {c:.2f}" for n, c in pol.bands)
+        + f"; score {pol.base_points:g} at odds {pol.base_odds:g}:1, {pol.pdo:g} points to double."
+    )
+    console.print(f"Bundle: [bold]{result.bundle_path}[/bold]")
+    console.print(
+        f"Plots:  [bold]{result.bundle_path / 'plots'}[/bold] ({', '.join(sorted(result.plots))})"
+    )
+    fairness = result.extras.get("fairness")
+    if fairness:
+        gate = fairness["gate"]
+        colour = "green" if not gate["violations"] else ("red" if not gate["passed"] else "yellow")
+        console.print(
+            f"[{colour}]Fairness gate ({gate['mode']}): {gate['violations']} violation(s)"
+            f"{'' if gate['passed'] else ', this version cannot be promoted'}[/{colour}]"
+        )
+        for line in gate["reasons"] + gate["notes"]:
+            console.print(f"  - {line}")
+    console.print(f"Done in {result.seconds:.0f} s.")
+
+
+@app.command()
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="project YAML from `creditscore init` (default: bundled German data)",
+        ),
+    ] = None,
+    trials: Annotated[int | None, typer.Option(help="override budget.trials per candidate")] = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="override budget.seconds per candidate")
+    ] = None,
+    candidates: Annotated[
+        str | None, typer.Option(help="comma-separated candidates to run, overriding the config")
+    ] = None,
+    track: Annotated[
+        bool,
+        typer.Option(
+            "--track/--no-track",
+            help="log the run to MLflow, register the model and apply the champion gate",
+        ),
+    ] = True,
+) -> None:
+    """Train, tune and compare the candidates; calibrate the champion; set the policy.
+
+    Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, fit seconds),
+    the champion's test metrics and decision policy, and where the bundle and plots are.
+    Then writes the model card, logs everything to MLflow (``CREDITSCORE_TRACKING_URI``,
+    default ``sqlite:///mlflow.db`` here), registers a new version and makes it champion
+    only if it is not worse than the current champion on the same test rows.
+    """
+    from creditscore.config import ProjectConfig, german_config
+    from creditscore.training.train import train as run_training
+
+    cfg = ProjectConfig.from_yaml(config) if config else german_config()
+    if config is None:
+        cfg.base_dir = Path.cwd()
+    if trials is not None or seconds is not None:
+        budget = cfg.budget.model_copy(
+            update={
+                k: v for k, v in {"trials": trials, "seconds": seconds}.items() if v is not None
+            }
+        )
+        cfg.budget = budget
+    if candidates:
+        cfg.candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    source = config or "bundled German credit data"
+    console.print(
+        f"Training [bold]{cfg.name}[/bold] on {source}; candidates: {', '.join(cfg.candidates)}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        result = run_training(cfg, _RichProgress(bar))
+    _print_training(result)
+    if track:
+        _track(result)
+
+
+def _track(result: Any) -> None:
+    from creditscore import registry, tracking
+    from creditscore.evaluation.report import build_model_card
+
+    console.print("[dim]>[/dim] Writing the model card and logging to MLflow")
+    card = build_model_card(result, result.bundle_path / "model_card")
+    tracked = tracking.log_training(result, card_paths=card)
+    fairness = result.extras.get("fairness") or {}
+    outcome = registry.register_and_gate(tracked, result, fairness_ok=fairness.get("passed"))
+    console.print(("[green]" if outcome.promoted else "[yellow]") + outcome.message())
+    console.print(f"Model card: [bold]{outcome.card_paths.get('html', card['html'])}[/bold]")
+    console.print(
+        f"MLflow run {tracked.run_id}: {tracked.run_url or tracking.ui_hint(tracked.tracking_uri)}"
+    )
