@@ -76,6 +76,8 @@ def _print_training(result: Any) -> None:
         "pr_auc",
         "brier",
         "log_loss",
+        "rmse",
+        "mae",
         "accuracy",
         "precision",
         "recall",

@@ -776,25 +776,25 @@ def propose_derived(
         add(
             "credit_to_income",
             f"{_ref(amount)} / {_ref(income)}",
-            f"loan amount over income ({amount} / {income}); check both use the same period",
+            "loan amount over income (check both cover the same period)",
         )
     if annuity and income:
         add(
             "annuity_to_income",
             f"{_ref(annuity)} / {_ref(income)}",
-            f"payment burden: instalment over income ({annuity} / {income})",
+            "payment burden: instalment over income",
         )
     if amount and goods:
         add(
             "credit_to_price",
             f"{_ref(amount)} / {_ref(goods)}",
-            f"loan to value: credit over the price of what it buys ({amount} / {goods})",
+            "loan to value: credit over the price of what it buys",
         )
     if debt and income:
         add(
             "debt_to_income",
             f"{_ref(debt)} / {_ref(income)}",
-            f"debt to income ({debt} / {income})",
+            "debt to income",
         )
     if income and members:
         dependents = bool(re.search(r"depend", members, re.IGNORECASE))
@@ -802,30 +802,28 @@ def propose_derived(
         add(
             "income_per_person",
             f"{_ref(income)} / {per}",
-            f"income per household member ({income} / {members}"
-            + (" + the applicant)" if dependents else ")"),
+            "income per household member" + (" (dependents + the applicant)" if dependents else ""),
         )
     if days_employed:
         add(
             "years_employed",
             f"-{_ref(days_employed)} / {DAYS_PER_YEAR}",
-            f"years employed from {days_employed} (days counted back from the application); "
-            "a sentinel such as 365243 (not employed) belongs in data.special_codes",
+            "days counted back from the application; a sentinel such as 365243 (not "
+            "employed) belongs in data.special_codes",
         )
     protected_note = (
-        "age is a protected attribute: keep this commented out unless the column is listed "
-        "under allow_sensitive_as_features with a reason"
+        "age is protected: only with the column under allow_sensitive_as_features (say why)"
     )
     if days_birth:
         add(
             "age_years",
             f"-{_ref(days_birth)} / {DAYS_PER_YEAR}",
-            f"age from {days_birth}; {protected_note}",
+            protected_note,
         )
     if birth and date_column:
         add(
             "age_years",
             f"years_between({_ref(date_column)}, {_ref(birth)})",
-            f"age at the application date from {birth}; {protected_note}",
+            f"age at the application date; {protected_note}",
         )
     return out
