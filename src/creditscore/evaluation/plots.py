@@ -31,7 +31,7 @@ from creditscore.evaluation.metrics import (
     cost_curve,
     ks_curve,
 )
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.policy import DecisionPolicy
 
 __all__ = ["PLOT_NAMES", "save_evaluation_plots"]
 

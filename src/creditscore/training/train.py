@@ -32,8 +32,9 @@ from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
 from creditscore.evaluation.metrics import calibration_table, classification_metrics
 from creditscore.evaluation.plots import save_evaluation_plots
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.evaluation.threshold import fit_policy
 from creditscore.models.catalog import Context, get_candidates
+from creditscore.policy import DecisionPolicy
 from creditscore.training.assess import explain_and_check_fairness, fairness_groups
 from creditscore.training.calibration import Calibration, calibrate
 from creditscore.training.tuning import TuningResult, folds, tune
@@ -245,7 +246,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     progress.stage(f"Calibrating {champ.label} on the validation set")
     cal = calibrate(champ.model, Xv, yv, config.policy.calibration, config.split.seed)
     pv = cal.model.predict_proba(Xv)[:, 1]
-    policy = DecisionPolicy.fit(yv, pv, config.policy, config.costs)
+    policy = fit_policy(yv, pv, config.policy, config.costs)
     ps = cal.model.predict_proba(Xs)[:, 1]
     valid_metrics = classification_metrics(yv, pv, policy.threshold, config.costs)
     test_metrics = classification_metrics(ys, ps, policy.threshold, config.costs)
