@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from creditscore.config import BudgetConfig
+from creditscore.exceptions import ModelError
 from creditscore.models.catalog import Candidate, Context, Params
 
 
@@ -129,7 +130,10 @@ def tune(
     if not complete:
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
         reason = failed[0].system_attrs.get("fail_reason", "unknown") if failed else "no trial ran"
-        raise RuntimeError(f"every trial of {candidate.name} failed: {reason}")
+        raise ModelError(
+            f"candidate {candidate.name!r}: every trial failed ({reason}); check the data "
+            f"(enough rows of each class, no constant inputs) or drop it from `candidates`"
+        )
     return TuningResult(
         name=candidate.name,
         best_params={**candidate.defaults, **study.best_params},
