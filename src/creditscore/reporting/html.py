@@ -9,22 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from creditscore.reporting.document import (
-    Block,
-    Bullets,
-    Code,
-    Columns,
-    Figure,
-    Figures,
-    Heading,
-    KeyValues,
-    Page,
-    Raw,
-    Section,
-    Table,
-    Text,
-    Verdict,
-)
+from creditscore.reporting import document as doc
 
 CSS = """
 :root { --ink:#1d2430; --muted:#5b6576; --line:#d9dee7; --soft:#f4f6fa; --accent:#1f5fa8;
@@ -115,7 +100,7 @@ def is_number(text: str) -> bool:
     return True
 
 
-def _table(t: Table) -> str:
+def _table(t: doc.Table) -> str:
     rows = [list(map(str, r)) for r in t.rows]
     numeric = [
         i > 0
@@ -152,7 +137,7 @@ def _labelled(item: str) -> str:
     return f"<li>{escape(item)}</li>"
 
 
-def _figure(f: Figure) -> str:
+def _figure(f: doc.Figure) -> str:
     cls = ' class="wide"' if f.wide else ""
     return (
         f'<figure{cls}><img alt="{escape(f.name)}" src="data:image/png;base64,{f.png}">'
@@ -160,48 +145,48 @@ def _figure(f: Figure) -> str:
     )
 
 
-def block(b: Block) -> str:
+def block(b: doc.Block) -> str:
     """One block as HTML."""
-    if isinstance(b, Text):
+    if isinstance(b, doc.Text):
         cls = "" if b.kind == "plain" else f' class="{b.kind}"'
         return f"<p{cls}>{escape(b.text)}</p>"
-    if isinstance(b, Heading):
+    if isinstance(b, doc.Heading):
         return f"<h3>{escape(b.text)}</h3>"
-    if isinstance(b, Bullets):
+    if isinstance(b, doc.Bullets):
         if b.labelled:
             return '<ul class="labelled">' + "".join(_labelled(x) for x in b.items) + "</ul>"
         return "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in b.items) + "</ul>"
-    if isinstance(b, Table):
+    if isinstance(b, doc.Table):
         return _table(b)
-    if isinstance(b, KeyValues):
+    if isinstance(b, doc.KeyValues):
         body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in b.rows)
         return f'<table class="kv"><tbody>{body}</tbody></table>'
-    if isinstance(b, Figure):
+    if isinstance(b, doc.Figure):
         return _figure(b)
-    if isinstance(b, Figures):
+    if isinstance(b, doc.Figures):
         return '<div class="grid">' + "".join(_figure(f) for f in b.figures) + "</div>"
-    if isinstance(b, Code):
+    if isinstance(b, doc.Code):
         return f"<pre>{escape(b.text)}</pre>"
-    if isinstance(b, Verdict):
+    if isinstance(b, doc.Verdict):
         return f'<div class="verdict {b.level}">{escape(b.text)}</div>'
-    if isinstance(b, Raw):
+    if isinstance(b, doc.Raw):
         return b.html
-    if isinstance(b, Columns):
+    if isinstance(b, doc.Columns):
         return f'<div class="two"><div>{blocks(b.left)}</div><div>{blocks(b.right)}</div></div>'
     raise TypeError(f"not a block: {type(b).__name__}")
 
 
-def blocks(items: Sequence[Block]) -> str:
+def blocks(items: Sequence[doc.Block]) -> str:
     return "".join(block(b) for b in items)
 
 
-def section(s: Section) -> str:
+def section(s: doc.Section) -> str:
     return (
         f'<section id="{escape(s.anchor)}"><h2>{escape(s.title)}</h2>{blocks(s.blocks)}</section>'
     )
 
 
-def render(page: Page) -> str:
+def render(page: doc.Page) -> str:
     """The whole page as a standalone HTML document."""
     badge = ""
     if page.badge:

@@ -7,21 +7,7 @@ import base64
 from collections.abc import Sequence
 from pathlib import Path
 
-from creditscore.reporting.document import (
-    Block,
-    Bullets,
-    Code,
-    Columns,
-    Figure,
-    Figures,
-    Heading,
-    KeyValues,
-    Page,
-    Raw,
-    Table,
-    Text,
-    Verdict,
-)
+from creditscore.reporting import document as doc
 
 IMAGES = "images"
 _MARKS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "info": "ℹ️"}
@@ -41,21 +27,21 @@ class _Writer:
     def __init__(self, images: Path | None) -> None:
         self.images = images
 
-    def figure(self, f: Figure) -> str:
+    def figure(self, f: doc.Figure) -> str:
         if self.images is None:
             return f"*{f.caption} (figure in the HTML page)*\n"
         self.images.mkdir(parents=True, exist_ok=True)
         (self.images / f"{f.name}.png").write_bytes(base64.b64decode(f.png))
         return f"![{f.caption}]({IMAGES}/{f.name}.png)\n\n*{f.caption}*\n"
 
-    def block(self, b: Block) -> str:
-        if isinstance(b, Text):
+    def block(self, b: doc.Block) -> str:
+        if isinstance(b, doc.Text):
             return f"_{b.text}_\n" if b.kind == "missing" else f"{b.text}\n"
-        if isinstance(b, Heading):
+        if isinstance(b, doc.Heading):
             return f"**{b.text}**\n"
-        if isinstance(b, Bullets):
+        if isinstance(b, doc.Bullets):
             return "".join(f"- {x}\n" for x in b.items)
-        if isinstance(b, Table):
+        if isinstance(b, doc.Table):
             rows = [list(map(str, r)) for r in b.rows]
             if b.levels is not None:
                 rows = [
@@ -63,27 +49,27 @@ class _Writer:
                     for r, lv in zip(rows, b.levels, strict=False)
                 ]
             return table(list(b.head), rows)
-        if isinstance(b, KeyValues):
+        if isinstance(b, doc.KeyValues):
             return table(["", ""], [[f"**{k}**", v] for k, v in b.rows])
-        if isinstance(b, Figure):
+        if isinstance(b, doc.Figure):
             return self.figure(b)
-        if isinstance(b, Figures):
+        if isinstance(b, doc.Figures):
             return "\n".join(self.figure(f) for f in b.figures)
-        if isinstance(b, Code):
+        if isinstance(b, doc.Code):
             return f"```{b.language}\n{b.text.rstrip()}\n```\n"
-        if isinstance(b, Verdict):
+        if isinstance(b, doc.Verdict):
             return f"**{_MARKS[b.level]} {b.text}**\n"
-        if isinstance(b, Raw):
+        if isinstance(b, doc.Raw):
             return b.markdown.rstrip() + "\n"
-        if isinstance(b, Columns):
+        if isinstance(b, doc.Columns):
             return self.blocks(b.left) + "\n" + self.blocks(b.right)
         raise TypeError(f"not a block: {type(b).__name__}")
 
-    def blocks(self, items: Sequence[Block]) -> str:
+    def blocks(self, items: Sequence[doc.Block]) -> str:
         return "\n".join(self.block(b) for b in items)
 
 
-def render(page: Page, images: Path | None = None) -> str:
+def render(page: doc.Page, images: Path | None = None) -> str:
     """The page as Markdown; figures are written into ``images`` (when given) and linked."""
     w = _Writer(images)
     head = f"# {page.title}\n"
