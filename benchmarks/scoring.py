@@ -52,7 +52,7 @@ from creditscore.data.ingest import load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import split_indices
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.evaluation.threshold import fit_policy
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.scorer import Scorer
 from creditscore.training.calibration import calibrate
@@ -165,7 +165,7 @@ def run_dataset(name: str, cfg: ProjectConfig, args: argparse.Namespace) -> list
         cal = calibrate(model, X.iloc[splits.valid], y[splits.valid], "auto", cfg.split.seed)
         p_train = cal.model.predict_proba(X.iloc[splits.train])[:, 1]
         p_valid = cal.model.predict_proba(X.iloc[splits.valid])[:, 1]
-        policy = DecisionPolicy.fit(y[splits.valid], p_valid, cfg.policy, cfg.costs)
+        policy = fit_policy(y[splits.valid], p_valid, cfg.policy, cfg.costs)
         bundle = ModelBundle(
             cal.model,
             schema,

@@ -29,8 +29,8 @@ import pandas as pd
 
 from creditscore.data.profile import Profile
 from creditscore.data.schema import InputSchema
-from creditscore.evaluation.policy import DecisionPolicy
 from creditscore.exceptions import BundleError
+from creditscore.policy import DecisionPolicy
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"

@@ -453,7 +453,8 @@ def register_and_gate(
 
 
 def _rerender_card(tracked: tracking.TrackedRun, outcome: PromotionOutcome) -> dict[str, Path]:
-    from creditscore.evaluation.report import load_card_context, render_model_card
+    from creditscore.evaluation.card import load_card_context
+    from creditscore.reporting.model_card import render_model_card
 
     context = load_card_context(tracked.card_paths["context"])
     promotion = {
@@ -618,7 +619,8 @@ def render_model_card_for_version(
     name: str, version: str | int, out_dir: Path, *, tracking_uri: str | None = None
 ) -> dict[str, Path]:
     """Write the model card of ``version`` again, with its current promotion record."""
-    from creditscore.evaluation.report import CONTEXT_FILE, load_card_context, render_model_card
+    from creditscore.evaluation.card import CONTEXT_FILE, load_card_context
+    from creditscore.reporting.model_card import render_model_card
 
     version = str(version).lstrip("v")
     uri, c = _open(tracking_uri)

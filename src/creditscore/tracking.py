@@ -504,7 +504,7 @@ def log_training(
     """Log one training as a parent run with nested candidate runs and the pyfunc model.
 
     ``experiment`` defaults to the config's ``name``. ``card_paths`` (from
-    :func:`creditscore.evaluation.report.build_model_card`) are logged under
+    :func:`creditscore.reporting.model_card.build_model_card`) are logged under
     ``model_card/``. Raises :class:`TrackingError` when the store cannot be written.
     """
     from creditscore.pyfunc import save_pyfunc

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from creditscore.bundle import ModelBundle
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.policy import DecisionPolicy
 from creditscore.serving.app import create_app
 from creditscore.settings import Settings
 

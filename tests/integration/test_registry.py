@@ -28,8 +28,8 @@ import pytest
 
 from conftest import quick_config
 from creditscore import registry, tracking
-from creditscore.evaluation.report import build_model_card
 from creditscore.registry import RegistryError, RegistryUnavailableError
+from creditscore.reporting.model_card import build_model_card
 from creditscore.scorer import Scorer
 from creditscore.training.train import TrainingResult, train
 

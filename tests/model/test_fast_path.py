@@ -34,9 +34,9 @@ from creditscore.data.ingest import load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import split_indices
-from creditscore.evaluation.policy import DecisionPolicy
 from creditscore.exceptions import ScoringInputError
 from creditscore.models.catalog import CATALOG, Context
+from creditscore.policy import DecisionPolicy
 from creditscore.scorer import Scorer
 
 PARITY = 1e-6  # the contract: compiled PD within 1e-6 of the pipeline's

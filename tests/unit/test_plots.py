@@ -12,7 +12,8 @@ from matplotlib.image import imread
 
 from creditscore.config import CostConfig, PolicyConfig
 from creditscore.evaluation.plots import PLOT_NAMES, save_evaluation_plots
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.evaluation.threshold import fit_policy
+from creditscore.policy import DecisionPolicy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -32,7 +33,7 @@ def _live_figures() -> int:
 
 def test_writes_all_plots_as_valid_pngs(tmp_path: Path) -> None:
     y, p = _data()
-    policy = DecisionPolicy.fit(y, p, PolicyConfig(refer_margin=0.03), CostConfig())
+    policy = fit_policy(y, p, PolicyConfig(refer_margin=0.03), CostConfig())
     before = _live_figures()
     paths = save_evaluation_plots(y, p, policy, tmp_path / "plots", title="logistic")
     assert _live_figures() == before  # nothing kept alive (no pyplot registry)

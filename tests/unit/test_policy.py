@@ -16,7 +16,8 @@ from hypothesis.extra.numpy import arrays
 
 from creditscore.config import CostConfig, PolicyConfig, RiskBand, ScalingConfig
 from creditscore.evaluation.metrics import cost_curve
-from creditscore.evaluation.policy import DecisionPolicy, optimal_threshold
+from creditscore.evaluation.threshold import fit_policy, optimal_threshold
+from creditscore.policy import DecisionPolicy
 
 COSTS = CostConfig(false_negative=10.0, false_positive=1.0)
 BANDS = (("LOW", 0.05), ("MEDIUM", 0.15), ("HIGH", 0.35), ("CRITICAL", 1.0))
@@ -50,11 +51,11 @@ def test_fit_unique_minimum_hand_example() -> None:
     # the cheapest is the midpoint of the gap, 0.25 (not the observed PD 0.3)
     y = [0, 0, 1, 0, 1, 1]
     p = [0.1, 0.2, 0.3, 0.4, 0.6, 0.8]
-    pol = DecisionPolicy.fit(y, p, PolicyConfig(), COSTS)
+    pol = fit_policy(y, p, PolicyConfig(), COSTS)
     assert pol.threshold == pytest.approx(0.25)
     # equal costs: (.2,.3] and (.4,.6] both cost 1/6; Bayes 0.5 lies in the second -> 0.5
     even = CostConfig(false_negative=1.0, false_positive=1.0)
-    assert DecisionPolicy.fit(y, p, PolicyConfig(), even).threshold == 0.5
+    assert fit_policy(y, p, PolicyConfig(), even).threshold == 0.5
 
 
 def test_fit_perfectly_separable() -> None:
@@ -73,7 +74,7 @@ def test_fit_threshold_is_cost_minimal(seed: int) -> None:
     rng = np.random.default_rng(seed)
     p = np.round(rng.beta(2, 5, size=800), 3)
     y = (rng.random(800) < p).astype(int)
-    pol = DecisionPolicy.fit(y, p, PolicyConfig(refer_margin=0.02), COSTS)
+    pol = fit_policy(y, p, PolicyConfig(refer_margin=0.02), COSTS)
     chosen = cost_curve(y, p, COSTS, thresholds=[pol.threshold])["expected_cost"].iloc[0]
     dense = cost_curve(y, p, COSTS, thresholds=np.linspace(0, 1, 20001))["expected_cost"].min()
     assert chosen <= dense + 1e-12

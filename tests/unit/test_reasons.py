@@ -16,10 +16,10 @@ from sklearn.ensemble import VotingClassifier
 from creditscore.bundle import ModelBundle
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
-from creditscore.evaluation.policy import DecisionPolicy
 from creditscore.explain.engines import logit, uncalibrated
 from creditscore.explain.reasons import BASE_VALUE, Explainer, ReasonCode, reason_code_id
 from creditscore.models.catalog import CATALOG, Context
+from creditscore.policy import DecisionPolicy
 
 TARGET = "creditability"
 SENSITIVE = ["personal_status_and_sex", "age_in_years", "foreign_worker"]

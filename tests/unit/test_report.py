@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from creditscore.evaluation import report
+from creditscore.evaluation import card
+from creditscore.evaluation.importance import permutation_importance_batched
 from creditscore.evaluation.plots import PLOT_NAMES
+from creditscore.reporting import model_card
 from creditscore.training.train import TrainingResult
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -29,13 +31,13 @@ def context(trained: TrainingResult) -> dict[str, Any]:
         "markdown": "Approval-rate gap between groups: 0.031",
         "plots": {"approval_by_group": trained.plots["roc"]},
     }
-    return report.card_context(replace(trained, extras={"fairness": fairness}))
+    return card.card_context(replace(trained, extras={"fairness": fairness}))
 
 
 @pytest.fixture(scope="module")
 def plain(context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("card")
-    return report.render_model_card({**context, "extras": NO_EXTRAS}, out)
+    return model_card.render_model_card({**context, "extras": NO_EXTRAS}, out)
 
 
 def _images(html: str) -> list[bytes]:
@@ -46,7 +48,7 @@ def _images(html: str) -> list[bytes]:
 def test_every_section_is_present_in_order(plain: dict[str, Path]) -> None:
     html = plain["html"].read_text(encoding="utf-8")
     md = plain["markdown"].read_text(encoding="utf-8")
-    titles = [t for _, t in report.SECTIONS]
+    titles = [t for _, t in model_card.SECTIONS]
     h2 = re.findall(r"<h2>(.*?)</h2>", html)
     assert h2 == titles
     assert re.findall(r"^## (.*)$", md, flags=re.MULTILINE) == titles
@@ -121,7 +123,7 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
             "brier_champion": 0.17,
         },
     }
-    paths = report.render_model_card(context, tmp_path, version="4", promotion=promotion)
+    paths = model_card.render_model_card(context, tmp_path, version="4", promotion=promotion)
     html = paths["html"].read_text(encoding="utf-8")
     md = paths["markdown"].read_text(encoding="utf-8")
     assert 'id="fairness-fragment"' in html
@@ -139,9 +141,9 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
 def test_context_round_trips_through_json(
     context: dict[str, Any], plain: dict[str, Path], tmp_path: Path
 ) -> None:
-    saved = report.load_card_context(plain["context"])
+    saved = card.load_card_context(plain["context"])
     assert saved == json.loads(json.dumps({**context, "extras": NO_EXTRAS}))
-    again = report.render_model_card(saved, tmp_path)
+    again = model_card.render_model_card(saved, tmp_path)
     assert again["html"].read_text(encoding="utf-8") == plain["html"].read_text(encoding="utf-8")
 
 
@@ -152,9 +154,7 @@ def test_batched_permutation_importance_equals_scikit_learns(german) -> None:  #
     X = german.select_dtypes("number").iloc[:300]
     y = (german["creditability"] == "bad").to_numpy()[:300].astype(int)
     model = LogisticRegression(max_iter=2000).fit(X, y)
-    ours = report.permutation_importance_batched(
-        model, X, y, n_repeats=4, random_state=7, max_rows=2000
-    )
+    ours = permutation_importance_batched(model, X, y, n_repeats=4, random_state=7, max_rows=2000)
     theirs = permutation_importance(
         model, X, y, scoring="roc_auc", n_repeats=4, random_state=7
     ).importances
@@ -162,7 +162,7 @@ def test_batched_permutation_importance_equals_scikit_learns(german) -> None:  #
 
 
 def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    paths = report.build_model_card(trained, tmp_path)
+    paths = model_card.build_model_card(trained, tmp_path)
     html = paths["html"].read_text()
     extra = [n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]]
     assert {"shap_beeswarm", "fairness_approval"} <= set(extra)

@@ -200,7 +200,7 @@ def train(
 
 def _track(result: Any) -> None:
     from creditscore import registry, tracking
-    from creditscore.evaluation.report import build_model_card
+    from creditscore.reporting.model_card import build_model_card
 
     console.print("[dim]>[/dim] Writing the model card and logging to MLflow")
     card = build_model_card(result, result.bundle_path / "model_card")

@@ -9,8 +9,9 @@ training runs or the server) and importing this module has no side effects.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -31,7 +32,7 @@ from creditscore.evaluation.metrics import (
     cost_curve,
     ks_curve,
 )
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.policy import DecisionPolicy
 
 __all__ = ["PLOT_NAMES", "save_evaluation_plots"]
 
@@ -287,3 +288,26 @@ def save_evaluation_plots(
         fig.savefig(path, dpi=DPI)
         paths[name] = path
     return paths
+
+
+def importance_png(rows: Sequence[Any], top: int = 15) -> bytes:
+    """Horizontal bars of permutation importance (``rows``: ``FeatureImportance``, largest
+    first), the ``top`` largest, with their standard deviation."""
+    shown = list(rows[:top])[::-1]
+    fig = new_figure(7.0, 0.32 * len(shown) + 1.2)
+    ax = fig.add_subplot()
+    ax.barh(
+        [r.feature for r in shown],
+        [r.mean for r in shown],
+        xerr=[r.std for r in shown],
+        color="#1f77b4",
+        alpha=0.85,
+    )
+    ax.axvline(0, color="grey", lw=1)
+    ax.set(
+        xlabel="Mean drop in validation ROC-AUC when shuffled",
+        title="Permutation importance (validation set)",
+    )
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return png_bytes(fig)

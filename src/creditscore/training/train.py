@@ -44,9 +44,10 @@ from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
 from creditscore.evaluation.metrics import calibration_table, classification_metrics
 from creditscore.evaluation.plots import save_evaluation_plots
-from creditscore.evaluation.policy import DecisionPolicy
+from creditscore.evaluation.threshold import fit_policy
 from creditscore.features.preprocess import InputCleaner
 from creditscore.models.catalog import Context, get_candidates
+from creditscore.policy import DecisionPolicy
 from creditscore.training.assess import explain_and_check_fairness, fairness_groups
 from creditscore.training.calibration import Calibration, calibrate, calibrate_responses
 from creditscore.training.tuning import TuningResult, folds, holdout_parts, tune
@@ -478,7 +479,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         shipped = _ship_train_valid(config, d, champ, progress)
         progress.stage("Calibrating on the cross-fitted PDs of train + valid")
     cal, prov = shipped.calibration, shipped.provenance
-    policy = DecisionPolicy.fit(shipped.dev_y, shipped.dev_pd, config.policy, config.costs)
+    policy = fit_policy(shipped.dev_y, shipped.dev_pd, config.policy, config.costs)
     ps = cal.model.predict_proba(d.Xs)[:, 1]
     development_metrics = classification_metrics(
         shipped.dev_y, shipped.dev_pd, policy.threshold, config.costs

@@ -184,8 +184,8 @@ def tune(
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
         reason = failed[0].system_attrs.get("fail_reason", "unknown") if failed else "no trial ran"
         raise ModelError(
-            f"every trial of candidate {candidate.name!r} failed: {reason}; remove it from "
-            "'candidates' or check the data"
+            f"candidate {candidate.name!r}: every trial failed ({reason}); check the data "
+            f"(enough rows of each class, no constant inputs) or drop it from `candidates`"
         )
     cv: CrossValidation = best["cv"]
     return TuningResult(

@@ -1,6 +1,8 @@
 """DecisionPolicy: turns a probability of default (PD) into points, a risk band and a decision.
 
-The policy is a small frozen value object saved in every model bundle. Its scalar methods
+Runtime core: the policy is applied here; it is *fitted* (the cost-optimal threshold) by
+:mod:`creditscore.evaluation.threshold` at training time. The policy is a small frozen value
+object saved in every model bundle. Its scalar methods
 (:meth:`DecisionPolicy.points`, :meth:`~DecisionPolicy.band`, :meth:`~DecisionPolicy.decide`)
 run once per request on the serving hot path, so they use only ``math`` and ``bisect`` on
 constants precomputed at construction; the ``*_many`` methods are their numpy twins for
@@ -24,16 +26,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from creditscore.config import CostConfig, PolicyConfig
-from creditscore.evaluation.metrics import check_labels_and_pd, cost_curve
 from creditscore.exceptions import ConfigError, DataError
 
-__all__ = ["APPROVE", "DECISIONS", "DECLINE", "REFER", "DecisionPolicy", "optimal_threshold"]
+if TYPE_CHECKING:
+    from creditscore.config import CostConfig, PolicyConfig
+
+__all__ = ["APPROVE", "DECISIONS", "DECLINE", "REFER", "DecisionPolicy", "bayes"]
 
 APPROVE = "approve"
 REFER = "refer"
@@ -57,28 +60,9 @@ _FIELDS = (
 )
 
 
-def _bayes(cost_fn: float, cost_fp: float) -> float:
+def bayes(cost_fn: float, cost_fp: float) -> float:
+    """The cost-optimal cut for a perfectly calibrated PD: ``c_fp / (c_fp + c_fn)``."""
     return cost_fp / (cost_fp + cost_fn)
-
-
-def optimal_threshold(y: ArrayLike, p: ArrayLike, costs: CostConfig) -> float:
-    """The PD cut (decline when ``p >= cut``) with the lowest expected cost on ``(y, p)``.
-
-    Costs only change at observed PDs, so the candidates are 0, 1, every distinct PD, the
-    midpoints between consecutive ones and the Bayes threshold ``c_fp / (c_fp + c_fn)``;
-    this makes the search exact, not a grid approximation. Among equally cheap cuts the one
-    closest to the Bayes threshold wins: the Bayes cut itself when it is optimal, else the
-    midpoint of the gap nearest to it rather than a cut sitting on an observed PD.
-    """
-    y_arr, p_arr = check_labels_and_pd(y, p)
-    bayes = _bayes(costs.false_negative, costs.false_positive)
-    cuts = np.unique(np.concatenate([[0.0, 1.0], p_arr]))
-    mids = (cuts[:-1] + cuts[1:]) / 2.0
-    candidates = np.unique(np.concatenate([cuts, mids, [bayes]]))
-    cost = cost_curve(y_arr, p_arr, costs, thresholds=candidates)["expected_cost"].to_numpy()
-    best = float(cost.min())
-    tied = candidates[cost <= best + 1e-12 * max(1.0, abs(best))]
-    return float(tied[int(np.argmin(np.abs(tied - bayes)))])
 
 
 def _as_bands(raw: Any) -> tuple[tuple[str, float], ...]:
@@ -207,7 +191,7 @@ class DecisionPolicy:
     @staticmethod
     def bayes_threshold(costs: CostConfig) -> float:
         """The cost-optimal cut for a perfectly calibrated PD: ``c_fp / (c_fp + c_fn)``."""
-        return _bayes(costs.false_negative, costs.false_positive)
+        return bayes(costs.false_negative, costs.false_positive)
 
     @classmethod
     def from_config(
@@ -224,16 +208,6 @@ class DecisionPolicy:
             cost_fn=costs.false_negative,
             cost_fp=costs.false_positive,
         )
-
-    @classmethod
-    def fit(
-        cls, y: ArrayLike, p: ArrayLike, policy: PolicyConfig, costs: CostConfig
-    ) -> DecisionPolicy:
-        """Choose the cost-minimising threshold on ``(y, p)`` (see :func:`optimal_threshold`).
-
-        Fit on held-out, calibrated PDs: the threshold is only as good as the calibration.
-        """
-        return cls.from_config(optimal_threshold(y, p, costs), policy, costs)
 
     # ------------------------------------------------------------------ identity / I/O
     @property
@@ -357,6 +331,6 @@ class DecisionPolicy:
                 "factor": self._factor,
                 "offset": self._offset,
             },
-            "bayes_threshold": _bayes(self.cost_fn, self.cost_fp),
+            "bayes_threshold": bayes(self.cost_fn, self.cost_fp),
             "costs": {"false_negative": self.cost_fn, "false_positive": self.cost_fp},
         }

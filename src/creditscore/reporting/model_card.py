@@ -1,0 +1,625 @@
+"""The model card: one self-contained HTML page (and a Markdown twin) per model version.
+
+Written for a model validator: what the model is for and where it stops, the data and
+splits, every candidate compared, the chosen model and its parameters, test metrics with
+the six evaluation plots, calibration, threshold and cost, the decision policy, the top
+features, fairness and explanations (when computed), the stability baseline monitoring
+compares against, and the promotion record.
+
+It lays out the card's facts document (:mod:`creditscore.evaluation.card`) as a
+:class:`~creditscore.reporting.document.Page`, rendered by the one HTML and Markdown
+renderer of :mod:`creditscore.reporting`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from creditscore.evaluation.card import CONTEXT_FILE, TOP_FEATURES, card_context
+from creditscore.evaluation.plots import PLOT_NAMES
+from creditscore.formatting import fmt, pct
+from creditscore.reporting import html, markdown
+from creditscore.reporting.document import (
+    Block,
+    Bullets,
+    Code,
+    Columns,
+    Figure,
+    Figures,
+    Heading,
+    KeyValues,
+    Kpi,
+    Level,
+    Page,
+    Raw,
+    Section,
+    Table,
+    Text,
+)
+
+if TYPE_CHECKING:
+    from creditscore.training.train import TrainingResult
+
+__all__ = ["SECTIONS", "build_model_card", "card_page", "render_model_card"]
+
+HTML_FILE = "model_card.html"
+MARKDOWN_FILE = "model_card.md"
+
+#: (anchor, title) of every section, in order.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("intended-use", "Intended use and limitations"),
+    ("data", "Data"),
+    ("splits", "Splits"),
+    ("candidates", "Candidates compared"),
+    ("model", "Chosen model and parameters"),
+    ("test-metrics", "Test metrics"),
+    ("calibration", "Calibration"),
+    ("threshold", "Threshold and cost"),
+    ("policy", "Decision policy and risk bands"),
+    ("features", "Top features"),
+    ("fairness", "Fairness"),
+    ("explanations", "Explanations"),
+    ("stability", "Stability baseline"),
+    ("promotion", "Promotion record"),
+    ("reproducibility", "Reproducibility"),
+)
+
+PLOT_CAPTIONS = {
+    "roc": "ROC curve with the policy's operating point.",
+    "pr": "Precision-recall curve.",
+    "calibration": "Reliability by PD decile; PD histogram below.",
+    "ks": "Cumulative PD distributions of goods and bads (KS).",
+    "score_distribution": "Score points of goods and bads, with the threshold.",
+    "cost_threshold": "Expected cost per applicant by threshold.",
+    "importance": "Drop in validation ROC-AUC when a feature is shuffled.",
+}
+
+METRIC_ROWS = (
+    ("roc_auc", "ROC-AUC"),
+    ("gini", "Gini"),
+    ("ks", "KS"),
+    ("pr_auc", "PR-AUC (average precision)"),
+    ("brier", "Brier score"),
+    ("log_loss", "Log loss"),
+    ("accuracy", "Accuracy"),
+    ("precision", "Precision (bad rate among declined)"),
+    ("recall", "Recall (share of bads declined)"),
+    ("f1", "F1"),
+    ("specificity", "Specificity (share of goods approved)"),
+    ("approval_rate", "Approval rate"),
+    ("bad_rate_approved", "Bad rate among approved"),
+    ("expected_cost", "Expected cost per applicant"),
+)
+
+CALIBRATION_NOTE = (
+    "Chosen by 5-fold cross-validated log loss within the validation set; "
+    '"none" is the uncalibrated model.'
+)
+
+
+def _when(iso: Any) -> str:
+    return str(iso or "")[:19].replace("T", " ")
+
+
+def _not_computed(what: str) -> str:
+    return f"Not computed: no {what} results were attached to this training."
+
+
+class _Facts:
+    """The card's sentences and tables, read from its facts document."""
+
+    def __init__(self, ctx: dict[str, Any], version: str | None, promotion: dict[str, Any] | None):
+        self.c = ctx
+        self.version = version
+        self.promotion = promotion
+
+    # ---------------------------------------------------------------- text
+    def title(self) -> str:
+        v = f" version {self.version}" if self.version else ""
+        return f"Model card: {self.c['name']}{v}"
+
+    def subtitle(self) -> str:
+        return (
+            f"{self.c['label']} · trained {_when(self.c.get('trained_at'))} UTC"
+            f" · card generated {_when(self.c['generated_at'])} UTC"
+        )
+
+    def status(self) -> str:
+        if not self.promotion:
+            return "not registered"
+        return str(self.promotion.get("decision") or "registered")
+
+    def intended_use(self) -> list[str]:
+        d = self.c["data"]
+        sens = ", ".join(d["sensitive"]) or "none listed"
+        period = f" from {d['period'][0]} to {d['period'][1]}" if d["period"] else ""
+        p = self.c["policy"]
+        items = [
+            f"Purpose: estimate the probability of default (PD) of a credit application, i.e. "
+            f"that the target '{d['target']}' is '{d['positive']}', and turn it into score points, "
+            f"a risk band and an approve / refer / decline recommendation under the policy below.",
+            "Users: credit-risk analysts and underwriters (who decide referred applications), "
+            "and model validators. The decision is a recommendation; declines must be explainable "
+            "to the applicant with the reason codes.",
+            f"Population: applications like the {d['rows']:,} in the training data{period}. "
+            "Do not use it for other products, channels, regions or periods without re-validation.",
+            f"Protected attributes ({sens}) are never model inputs"
+            + (
+                f" except {', '.join(d['allowed_sensitive'])} (explicitly allowed)"
+                if d["allowed_sensitive"]
+                else ""
+            )
+            + "; other inputs may still act as proxies (see Fairness).",
+            f"PDs are calibrated ({self.c['calibration']['method']}) on the validation split of "
+            f"{self.c['splits']['rows']['valid']['rows']:,} rows; the threshold "
+            f"{p['threshold']:.4f} is cost-optimal for costs FN {p['costs']['false_negative']:g} : "
+            f"FP {p['costs']['false_positive']:g} and must be revisited when costs change.",
+            f"The test set has only {self.c['splits']['rows']['test']['rows']:,} rows: read its "
+            "metrics with the interval given. Monitor drift against the stability baseline and "
+            "re-validate when the population stability index exceeds 0.25.",
+        ]
+        if d["demo"]:
+            items.append(
+                "Demonstration data: the bundled Statlog German Credit data (Hofmann 1994, UCI, "
+                "CC BY 4.0), historic and small. This model is for demonstration, not for "
+                "lending decisions."
+            )
+        return items
+
+    # ---------------------------------------------------------------- tables
+    def data_rows(self) -> list[tuple[str, str]]:
+        d = self.c["data"]
+        return [
+            ("Source", d["source"] or "bundled German credit data (german_credit.csv)"),
+            ("SHA-256 of the data", d["hash"]),
+            ("Rows", fmt(d["rows"])),
+            ("Bads", f"{d['bads']:,} (bad rate {pct(d['bad_rate'])})"),
+            ("Target", f"{d['target']} (bad = '{d['positive']}')"),
+            (
+                "Period",
+                f"{d['period'][0]} to {d['period'][1]}" if d["period"] else "no date column",
+            ),
+            ("Numeric inputs", f"{len(d['numeric'])}: " + ", ".join(d["numeric"])),
+            ("Categorical inputs", f"{len(d['categorical'])}: " + ", ".join(d["categorical"])),
+            ("Sensitive (not inputs)", ", ".join(d["sensitive"]) or "none"),
+            ("Excluded", ", ".join(d["excluded"]) or "none"),
+            ("Id / date column", f"{d['id_column'] or '–'} / {d['date_column'] or '–'}"),
+        ]
+
+    def split_table(self) -> tuple[list[str], list[list[str]]]:
+        s = self.c["splits"]
+        rows = [
+            [n, fmt(r["rows"]), pct(r["share"]), fmt(r["bads"]), pct(r["bad_rate"])]
+            for n, r in s["rows"].items()
+        ]
+        return ["split", "rows", "share", "bads", "bad rate"], rows
+
+    def split_note(self) -> str:
+        s = self.c["splits"]
+        if s["out_of_time"]:
+            period = (
+                f" ({s['test_period'][0]} to {s['test_period'][1]})" if s["test_period"] else ""
+            )
+            return (
+                f"Out-of-time: the test set is the latest applications{period}; train and valid "
+                f"are a stratified split of the earlier ones (seed {s['seed']})."
+            )
+        return (
+            f"Stratified random split, seed {s['seed']}. Train tunes the candidates by "
+            "cross-validation, valid calibrates and sets the threshold, test is touched once "
+            "for the figures below."
+        )
+
+    def candidate_table(self) -> tuple[list[str], list[list[str]]]:
+        head = [
+            "candidate",
+            "CV ROC-AUC",
+            "± std",
+            "valid AUC",
+            "valid KS",
+            "valid Brier",
+            "trials (pruned)",
+            "fit s",
+        ]
+        rows = [
+            [
+                ("★ " if c["champion"] else "") + c["label"],
+                fmt(c["cv_auc_mean"]),
+                fmt(c["cv_auc_std"], 3),
+                fmt(c["valid_auc"]),
+                fmt(c["valid_ks"], 3),
+                fmt(c["valid_brier"]),
+                f"{c['trials']} ({c['pruned']})" if c["trials"] else "–",
+                fmt(c["fit_seconds"], 2),
+            ]
+            for c in self.c["candidates"]
+        ]
+        return head, rows
+
+    def candidate_note(self) -> str:
+        b = self.c["budget"]
+        limits = " and ".join(
+            x
+            for x in (
+                f"{b['trials']} trials" if b.get("trials") else "",
+                f"{b['seconds']:g} s" if b.get("seconds") else "",
+            )
+            if x
+        )
+        return (
+            f"Each candidate is tuned with Optuna ({limits} per candidate, whichever comes first) "
+            f"by stratified {b['cv_folds']}-fold cross-validated ROC-AUC on train; the champion "
+            "(★) has the best mean CV ROC-AUC (ties: better validation AUC)."
+        )
+
+    def param_rows(self) -> list[tuple[str, str]]:
+        ch = self.c["champion"]
+        rows = [
+            ("Model", f"{self.c['label']} ({self.c['candidate']})"),
+            ("Inputs", str(ch["features"])),
+            ("CV ROC-AUC on train", f"{fmt(ch['cv_auc_mean'])} ± {fmt(ch['cv_auc_std'], 3)}"),
+            ("Calibration", ch["calibration"]),
+        ]
+        rows += [(f"parameter {k}", fmt(v)) for k, v in ch["params"].items()]
+        for member, params in (ch.get("members") or {}).items():
+            text = ", ".join(f"{k}={fmt(v)}" for k, v in params.items())
+            rows.append((f"member {member}", text or "defaults"))
+        return rows
+
+    def metric_table(self) -> tuple[list[str], list[list[str]]]:
+        t, v = self.c["test_metrics"], self.c["valid_metrics"]
+        rows = [[label, fmt(t.get(k)), fmt(v.get(k))] for k, label in METRIC_ROWS]
+        return [
+            "metric",
+            f"test ({fmt(t.get('n'))} rows)",
+            f"valid ({fmt(v.get('n'))} rows)",
+        ], rows
+
+    def metric_note(self) -> str:
+        ci = self.c.get("test_auc_interval")
+        t = self.c["test_metrics"]
+        text = (
+            f"Decisions at the policy threshold {self.c['policy']['threshold']:.4f} (declined = "
+            "predicted bad). "
+        )
+        if ci:
+            text += (
+                f"Test ROC-AUC {fmt(t.get('roc_auc'), 3)}, 95 % bootstrap interval "
+                f"{ci[0]:.3f} to {ci[1]:.3f} ({self.c.get('test_auc_bootstrap', 300)} "
+                "resamples of the test rows)."
+            )
+        return text
+
+    def confusion(self) -> tuple[list[str], list[list[str]]]:
+        t = self.c["test_metrics"]
+        return ["test set", "approved (PD < threshold)", "declined (PD ≥ threshold)"], [
+            ["good", fmt(t.get("tn")), fmt(t.get("fp"))],
+            ["bad", fmt(t.get("fn")), fmt(t.get("tp"))],
+        ]
+
+    def calibration_table(self) -> tuple[list[str], list[list[str]]]:
+        rows = [
+            [
+                fmt(r["bin"]),
+                fmt(r["n"]),
+                f"{r['pd_min']:.4f}–{r['pd_max']:.4f}",
+                fmt(r["mean_pd"]),
+                fmt(r["observed_bad_rate"]),
+                fmt(r["bads"]),
+            ]
+            for r in self.c["calibration"]["table"]
+        ]
+        return ["decile", "rows", "PD range", "mean PD", "observed bad rate", "bads"], rows
+
+    def log_loss_table(self) -> tuple[list[str], list[list[str]]]:
+        cal = self.c["calibration"]
+        rows = [
+            [m + (" (chosen)" if m == cal["method"] else ""), fmt(v)]
+            for m, v in cal["cv_log_loss"].items()
+        ]
+        return ["method", "5-fold CV log loss on valid"], rows
+
+    def threshold_rows(self) -> list[tuple[str, str]]:
+        p, t = self.c["policy"], self.c["test_metrics"]
+        dec = self.c["test_decisions"]
+        rows = [
+            (
+                "Threshold (decline when PD ≥)",
+                f"{p['threshold']:.4f} = {p['threshold_points']} points",
+            ),
+            ("Bayes threshold c_FP / (c_FP + c_FN)", f"{p['bayes_threshold']:.4f}"),
+            (
+                "Costs",
+                f"approving a bad (FN) {p['costs']['false_negative']:g}, "
+                f"declining a good (FP) {p['costs']['false_positive']:g}",
+            ),
+            (
+                "Refer band",
+                f"PD {p['refer_band'][0]:.4f} to {p['refer_band'][1]:.4f}"
+                if p.get("refer_band")
+                else "none (refer margin 0)",
+            ),
+            (
+                "Expected cost per applicant (test / valid)",
+                f"{fmt(t.get('expected_cost'))} / "
+                f"{fmt(self.c['valid_metrics'].get('expected_cost'))}",
+            ),
+            ("Test decisions", ", ".join(f"{k} {pct(v)}" for k, v in dec.items())),
+        ]
+        return rows
+
+    def band_table(self) -> tuple[list[str], list[list[str]]]:
+        rows, above = [], None
+        for b in self.c["bands"]:
+            if above is None:
+                points = f"≥ {b['min_points']}"
+            elif b["pd_to"] >= 1:
+                points = f"< {above}"
+            else:
+                points = f"{b['min_points']}–{above - 1}"
+            above = b["min_points"]
+            rows.append(
+                [
+                    b["name"],
+                    f"{b['pd_from']:.2f}–{b['pd_to']:.2f}",
+                    points,
+                    pct(b["test_share"]),
+                    pct(b["test_bad_rate"]) if b["test_bad_rate"] is not None else "–",
+                ]
+            )
+        return ["band", "PD range", "score points", "share of test", "test bad rate"], rows
+
+    def policy_note(self) -> str:
+        s = self.c["policy"]["scaling"]
+        return (
+            f"Policy version {self.c['policy']['version']}. Score points = {s['offset']:.2f} + "
+            f"{s['factor']:.3f} × ln(good:bad odds): {s['base_points']:g} points at odds "
+            f"{s['base_odds']:g}:1, {s['pdo']:g} points to double the odds."
+        )
+
+    def importance_table(self) -> tuple[list[str], list[list[str]]]:
+        rows = [
+            [r["feature"], fmt(r["mean"]), fmt(r["std"])]
+            for r in self.c["importance"]["rows"][:TOP_FEATURES]
+        ]
+        return ["feature", "mean AUC drop", "std"], rows
+
+    def importance_note(self) -> str:
+        imp = self.c["importance"]
+        return (
+            f"Permutation importance (scikit-learn) on the {imp['valid_rows']:,} validation rows: "
+            f"each feature shuffled {imp['repeats']} times, ROC-AUC scorer, through the whole "
+            "calibrated pipeline. Near-zero or negative values mean the model barely uses the "
+            "feature."
+        )
+
+    def stability_table(self) -> tuple[list[str], list[list[str]]]:
+        rows = []
+        for r in self.c["stability"]["score_deciles"]:
+            if r["pd_from"] <= 0:
+                points = f"≥ {r['points_from']}"
+            elif r["pd_to"] >= 1:
+                points = f"≤ {r['points_to']}"
+            else:
+                points = f"{r['points_from']}–{r['points_to']}"
+            rows.append(
+                [fmt(r["bin"]), f"{r['pd_from']:.4f}–{r['pd_to']:.4f}", points, pct(r["share"])]
+            )
+        return ["bin", "PD range", "score points", "share of train"], rows
+
+    def stability_features(self) -> tuple[list[str], list[list[str]]]:
+        rows = [
+            [
+                f["feature"],
+                f["kind"],
+                fmt(f["bins"]),
+                fmt(f["mean"], 2),
+                fmt(f["std"], 2),
+                pct(f["missing_share"]),
+            ]
+            for f in self.c["stability"]["features"]
+        ]
+        return ["feature", "kind", "bins / levels", "mean", "std", "missing"], rows
+
+    def stability_note(self) -> str:
+        s = self.c["stability"]
+        return (
+            "Reference distributions saved in the bundle "
+            f"(Profile, {s['n_rows']:,} training rows): "
+            "monitoring compares live applications and scores with these bins (PSI, KS) without "
+            "needing the training data."
+        )
+
+    def promotion_rows(self) -> list[tuple[str, str]]:
+        pr = self.promotion
+        if not pr:
+            return [
+                (
+                    "Status",
+                    "not yet registered: this card was written before the registry's gate ran",
+                )
+            ]
+        rows = [
+            ("Version", self.version or "–"),
+            ("Alias", str(pr.get("decision") or "–")),
+            ("Reason", str(pr.get("reason") or "–")),
+            ("By", str(pr.get("by") or "–")),
+            ("When", str(pr.get("at") or "–")),
+        ]
+        if pr.get("compared_with"):
+            rows.append(("Compared with", f"champion version {pr['compared_with']}"))
+        cmp = pr.get("comparison") or {}
+        if cmp:
+            rows.append(
+                (
+                    "Same test rows",
+                    f"{int(cmp.get('rows', 0)):,} rows: AUC {fmt(cmp.get('auc_new'))} vs "
+                    f"{fmt(cmp.get('auc_champion'))}, Brier {fmt(cmp.get('brier_new'))} vs "
+                    f"{fmt(cmp.get('brier_champion'))} (new vs champion)",
+                )
+            )
+        if pr.get("gate") and pr.get("gate_reason") and pr.get("gate_reason") != pr.get("reason"):
+            rows.append(("Gate at registration", f"{pr['gate']}: {pr['gate_reason']}"))
+        return rows
+
+    def history_table(self) -> tuple[list[str], list[list[str]]] | None:
+        events = (self.promotion or {}).get("history") or []
+        if not events:
+            return None
+        rows = [
+            [
+                _when(e.get("at")),
+                str(e.get("action", "")),
+                f"v{e.get('version')}",
+                f"v{e['previous']}" if e.get("previous") else "–",
+                str(e.get("by", "")),
+                str(e.get("reason", "")),
+            ]
+            for e in events
+        ]
+        return ["when (UTC)", "action", "champion", "before", "by", "reason"], rows
+
+    def versions_table(self) -> tuple[list[str], list[list[str]]]:
+        libs = self.c["reproducibility"]["library_versions"]
+        return ["library", "version"], [[k, str(v)] for k, v in sorted(libs.items())]
+
+    def repro_rows(self) -> list[tuple[str, str]]:
+        r = self.c["reproducibility"]
+        return [
+            ("Data hash", r["data_hash"]),
+            ("Policy version", r["policy_version"]),
+            ("Bundle", r["bundle_path"]),
+            ("Training time", f"{r['training_seconds']:.0f} s"),
+        ]
+
+
+# =========================================================================== the page
+def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
+    ex = (ctx.get("extras") or {}).get(key)
+    if not ex or not (ex.get("html") or ex.get("markdown") or ex.get("plots")):
+        return [Text(_not_computed(what), "missing")]
+    out: list[Block] = [Raw(ex.get("html", ""), ex.get("markdown", ""))]
+    figures = [
+        Figure(d, n.replace("_", " "), f"{key}_{n}") for n, d in (ex.get("plots") or {}).items()
+    ]
+    if figures:
+        out.append(Figures(figures))
+    return out
+
+
+def card_page(
+    context: dict[str, Any], version: str | None = None, promotion: dict[str, Any] | None = None
+) -> Page:
+    """The model card of a facts document, as a page (for any renderer)."""
+    f = _Facts(context, version, promotion)
+    c = context
+    t, p = c["test_metrics"], c["policy"]
+    plots = Figures(
+        [Figure(c["plots"][n], PLOT_CAPTIONS.get(n, n), n) for n in PLOT_NAMES if n in c["plots"]]
+    )
+    history = f.history_table()
+    promotion_blocks: list[Block] = [KeyValues(f.promotion_rows())]
+    if history is not None:
+        promotion_blocks += [Heading("History of this version"), Table(*history)]
+    body: dict[str, list[Block]] = {
+        "intended-use": [Bullets(f.intended_use(), labelled=True)],
+        "data": [KeyValues(f.data_rows())],
+        "splits": [Table(*f.split_table()), Text(f.split_note(), "note")],
+        "candidates": [
+            Table(*f.candidate_table(), highlight="★"),
+            Text(f.candidate_note(), "note"),
+        ],
+        "model": [KeyValues(f.param_rows())],
+        "test-metrics": [
+            Table(*f.metric_table()),
+            Text(f.metric_note(), "note"),
+            Heading("Confusion matrix at the threshold"),
+            Table(*f.confusion()),
+            plots,
+        ],
+        "calibration": [
+            Columns(
+                [Heading("Method"), Table(*f.log_loss_table()), Text(CALIBRATION_NOTE, "note")],
+                [Heading("Test set by PD decile"), Table(*f.calibration_table())],
+            )
+        ],
+        "threshold": [KeyValues(f.threshold_rows())],
+        "policy": [Table(*f.band_table()), Text(f.policy_note(), "note")],
+        "features": [
+            Figure(c["importance"]["plot"], PLOT_CAPTIONS["importance"], "importance", wide=True),
+            Table(*f.importance_table()),
+            Text(f.importance_note(), "note"),
+        ],
+        "fairness": _extra(c, "fairness", "fairness"),
+        "explanations": _extra(c, "explanations", "explanation"),
+        "stability": [
+            Text(f.stability_note(), "note"),
+            Heading("Score (PD) deciles of the training rows"),
+            Table(*f.stability_table()),
+            Heading("Inputs"),
+            Table(*f.stability_features()),
+        ],
+        "promotion": promotion_blocks,
+        "reproducibility": [
+            KeyValues(f.repro_rows()),
+            Heading("Library versions"),
+            Table(*f.versions_table()),
+            Heading("Project configuration"),
+            Code(c["reproducibility"]["config_yaml"], "yaml"),
+        ],
+    }
+    status = f.status()
+    level: Level | None = (
+        "green" if "champion" in status else ("yellow" if "challenger" in status else None)
+    )
+    return Page(
+        title=f.title(),
+        subtitle=f.subtitle(),
+        badge=status,
+        badge_level=level,
+        kpis=[
+            Kpi(fmt(t.get("roc_auc"), 3), "test ROC-AUC"),
+            Kpi(fmt(t.get("gini"), 3), "Gini"),
+            Kpi(fmt(t.get("ks"), 3), "KS"),
+            Kpi(fmt(t.get("brier"), 3), "Brier"),
+            Kpi(f"{p['threshold']:.3f}", "PD threshold"),
+            Kpi(pct(t.get("approval_rate"), 0), "approval rate"),
+        ],
+        sections=[Section(anchor, title, body[anchor]) for anchor, title in SECTIONS],
+    )
+
+
+def render_model_card(
+    context: dict[str, Any],
+    out_dir: Path,
+    *,
+    version: str | None = None,
+    promotion: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write ``model_card.html`` (self-contained), ``model_card.md`` (+ ``images/``) and
+    ``model_card.json`` (the facts, to render it again) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx_path = out_dir / CONTEXT_FILE
+    ctx_path.write_text(json.dumps(context), encoding="utf-8")
+    page = card_page(context, version, promotion)
+    html_path = out_dir / HTML_FILE
+    html_path.write_text(html.render(page), encoding="utf-8")
+    md_path = out_dir / MARKDOWN_FILE
+    md_path.write_text(markdown.render(page, out_dir / markdown.IMAGES), encoding="utf-8")
+    return {"html": html_path, "markdown": md_path, "context": ctx_path}
+
+
+def build_model_card(
+    result: TrainingResult,
+    out_dir: Path,
+    *,
+    version: str | None = None,
+    promotion: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Gather the facts of a training result and write its card (see
+    :func:`render_model_card`)."""
+    return render_model_card(
+        card_context(result), Path(out_dir), version=version, promotion=promotion
+    )
