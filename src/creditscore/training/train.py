@@ -42,6 +42,8 @@ from creditscore.data.ingest import Dataset, load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
+from creditscore.evaluation.errors import ErrorAnalysis, error_analysis
+from creditscore.evaluation.interactions import Interactions, interactions, save_interaction_plot
 from creditscore.evaluation.metrics import calibration_table, classification_metrics
 from creditscore.evaluation.plots import save_evaluation_plots
 from creditscore.evaluation.threshold import fit_policy
@@ -139,6 +141,8 @@ class TrainingResult:
     seconds: float
     provenance: Provenance | None = None
     fit_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    error_analysis: ErrorAnalysis | None = None  # on the test split
+    interactions: Interactions | None = None  # tree champions (or a blend's tree member)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -557,8 +561,38 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     )
     progress.stage("Explaining the champion and checking fairness")
     explain_and_check_fairness(result)
+    progress.stage("Error analysis and feature interactions on the test split")
+    analyse_errors(result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def analyse_errors(result: TrainingResult, top: int = 3) -> None:
+    """Fill ``result.error_analysis`` and ``result.interactions`` (test split, the shipped
+    model, features as its InputCleaner makes them, derived ones included)."""
+    ds, splits, model = result.dataset, result.splits, result.bundle.model
+    X = ds.X.iloc[splits.test]
+    y = ds.y[splits.test]
+    p = result.bundle.predict_proba(X)
+    cleaner = _first_cleaner(model)
+    cleaned = cleaner.transform(X) if cleaner is not None else X
+    ranked = [r["feature"] for r in (result.extras.get("explanations") or {}).get("importance", [])]
+    features = [f for f in ranked if f in cleaned.columns][:top] or list(cleaned.columns[:top])
+    ids = None if ds.ids is None else list(ds.ids.iloc[splits.test])
+    rows = result.provenance.test if result.provenance else f"test ({len(y)} rows)"
+    result.error_analysis = error_analysis(
+        cleaned, y, p, result.policy.threshold, features, ids=ids, rows=rows
+    )
+    try:
+        found = interactions(model, X, rows=rows, seed=result.config.split.seed)
+    except Exception as exc:  # an explainer that cannot read a model never stops training
+        warnings.warn(f"no feature interactions: {exc}", stacklevel=2)
+        found = None
+    result.interactions = found
+    if found is not None:
+        plot = save_interaction_plot(found, result.bundle_path / "plots" / "interactions.png")
+        if plot is not None:
+            result.plots["interactions"] = plot
 
 
 def rows_hash(X: pd.DataFrame, y: np.ndarray) -> str:
