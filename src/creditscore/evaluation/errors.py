@@ -83,7 +83,7 @@ def _bin(label: str, y: np.ndarray, p: np.ndarray, threshold: float) -> RateBin:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.4g}"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 def _numeric_bins(
