@@ -786,6 +786,9 @@ def render_yaml(inf: Inference) -> str:
         "# feature -> text shown in reason codes, e.g.  duration_in_month: Loan duration",
         "reasons: {}",
         "",
+    ]
+    out += _derived_lines(inf)
+    out += [
         "# Group fairness at the policy threshold. No groups: one per sensitive column (ages",
         "# banded <25, 25-34, 35-49, 50+). A group: {name, column, bands: [25, 35, 50]} or",
         "# {name, column, pattern: '^(male|female)'} (a regex; its first group is the group).",
@@ -802,6 +805,26 @@ def render_yaml(inf: Inference) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _derived_lines(inf: Inference) -> list[str]:
+    """``features.derived``, with the standard credit ratios recognised from the column
+    names proposed commented out (features/derived.py decides which)."""
+    from creditscore.features.derived import propose_derived
+
+    blocked = {inf.target, inf.id_column}
+    columns = [d.column for d in inf.decisions if d.column not in blocked]
+    proposals = propose_derived(columns, inf.date_column)
+    out = [
+        "# Derived features: name -> expression over input columns, computed inside the model",
+        "# (ratios divide safely: missing when the denominator is 0 or missing). Grammar: README.",
+        "features:",
+    ]
+    if not proposals:
+        return [*out, "  derived: {}", ""]
+    out += ["  derived:                      # init recognised these; uncomment to use"]
+    out += [_line(f"    # {name}: {_y(expression)}", why) for name, expression, why in proposals]
+    return [*out, ""]
 
 
 # ---------------------------------------------------------------------------- init

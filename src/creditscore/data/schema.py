@@ -16,7 +16,7 @@ import pandas as pd
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # "numeric" | "categorical" | "date" (read only by derived features)
     nullable: bool  # missing values were seen in training
     categories: list[str] | None = None  # categorical: levels seen in training
     minimum: float | None = None  # numeric: range seen in training
@@ -46,7 +46,13 @@ class InputSchema:
         return cls([FieldSpec(**f) for f in raw["fields"]])
 
     @classmethod
-    def from_frame(cls, X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> InputSchema:
+    def from_frame(
+        cls,
+        X: pd.DataFrame,
+        numeric: list[str],
+        categorical: list[str],
+        dates: list[str] | None = None,
+    ) -> InputSchema:
         specs: list[FieldSpec] = []
         for col in X.columns:
             s = X[col]
@@ -66,4 +72,6 @@ class InputSchema:
             elif col in categorical:
                 cats = sorted({str(x) for x in s.dropna()})
                 specs.append(FieldSpec(col, "categorical", bool(s.isna().any()), categories=cats))
+            elif col in (dates or ()):
+                specs.append(FieldSpec(col, "date", bool(s.isna().any())))
         return cls(specs)

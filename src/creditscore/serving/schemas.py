@@ -60,6 +60,9 @@ def application_model(
             levels = tuple(spec.categories or ())
             annotation = Literal.__getitem__(levels) if levels else Annotated[str, Strict()]
             text = f"Category; one of the {len(levels)} levels seen in training."
+        elif spec.kind == "date":
+            annotation = Annotated[str, Strict(), StringConstraints(max_length=64)]
+            text = "ISO 8601 date, e.g. 2024-01-31 (read by derived features)."
         else:
             annotation = FiniteNumber
             kind = "whole number" if spec.integer else "number"
@@ -157,7 +160,7 @@ class BandOut(BaseModel):
 
 class FieldOut(BaseModel):
     name: str
-    kind: Literal["numeric", "categorical"]
+    kind: Literal["numeric", "categorical", "date"]
     nullable: bool
     categories: list[str] | None = None
     minimum: float | None = None

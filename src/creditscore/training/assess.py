@@ -43,7 +43,13 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
     """Fill ``result.extras`` with ``explanations`` and ``fairness`` (when configured)."""
     config = result.config
     plots = result.bundle_path / "plots"
-    result.extras["explanations"] = global_explanations(result, out_dir=plots)
+    try:
+        result.extras["explanations"] = global_explanations(result, out_dir=plots)
+    except Exception as exc:  # an explainer that cannot read a model never stops training
+        import warnings
+
+        warnings.warn(f"no global explanations: {exc}", stacklevel=2)
+        result.extras["explanations"] = {"html": "", "markdown": f"Not computed: {exc}\n"}
     fc = config.fairness
     frame = pd.concat([result.dataset.X, result.dataset.sensitive], axis=1)
     specs = fairness_groups(config, frame) if fc.enabled else []
