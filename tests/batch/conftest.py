@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -41,3 +42,18 @@ def write_parquet(frame: pd.DataFrame, path: Path, row_group_size: int = 50_000)
         pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group_size
     )
     return path
+
+
+def spark_missing() -> str | None:
+    """Why the Spark tests cannot run here (None: they can)."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "PySpark is not installed (pip install 'creditscore[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (Spark needs Java 17: apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+needs_spark = pytest.mark.skipif(spark_missing() is not None, reason=str(spark_missing()))

@@ -223,6 +223,7 @@ def score_file(
         chunk_rows=int(chunk_rows),
     )
     check_options(options)
+    OutputPlan.for_path(output).refuse_existing(overwrite)  # before loading anything
     progress = progress or _Silent()
     if engine == "spark":
         if resume:

@@ -92,6 +92,14 @@ class OutputPlan:
             raise DataFileError(f"output folder '{path.parent}' does not exist; create it first")
         return cls(path, kind)
 
+    def refuse_existing(self, overwrite: bool) -> None:
+        """A finished output is replaced only on request (checked before any work)."""
+        if self.path.exists() and not overwrite:
+            raise ConfigError(
+                f"output '{self.path}' already exists (a finished run); pass --overwrite to "
+                "replace it, or choose another name"
+            )
+
     @property
     def rejects(self) -> Path:
         stem = self.path.name if self.kind == "folder" else self.path.stem
@@ -179,11 +187,7 @@ class Staging:
         ``identity`` says what is being scored (input files, model, options); a run is
         resumed only with the same identity.
         """
-        if plan.path.exists() and not overwrite:
-            raise ConfigError(
-                f"output '{plan.path}' already exists (a finished run); pass --overwrite to "
-                "replace it, or choose another name"
-            )
+        plan.refuse_existing(overwrite)
         folder = plan.staging
         if folder.exists():
             fd = cls._lock(folder)

@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,17 +88,28 @@ def spark_session(master: str | None = None, *, chunk_rows: int = 100_000) -> An
 
     from creditscore.settings import get_settings
 
+    # PySpark warns about pandas 3 at every Arrow call; mapInArrow never goes through pandas
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     master = master or get_settings().spark_master
     active = SparkSession.getActiveSession()
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
-    builder = SparkSession.builder.appName("creditscore score")
+    builder = SparkSession.builder.appName("creditscore score").config(
+        "spark.ui.showConsoleProgress", "false"
+    )
     if master is None and active is None and not under_submit:
         master = DEFAULT_MASTER
     if master is not None:
         builder = builder.master(master)
-        if master.startswith("local"):
+        if master.startswith("local"):  # this machine only: loopback, this Python, no UI
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            builder = builder.config("spark.ui.enabled", "false")
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            builder = (
+                builder.config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+            )
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # no Java, a master that does not answer
