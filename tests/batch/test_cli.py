@@ -104,3 +104,19 @@ def test_migrations_create_the_run_table_as_declared(tmp_path: Path) -> None:
         diffs = [d for d in compare_metadata(context, metadata) if VERSION_TABLE not in str(d)]
         assert diffs == []
     engine.dispose()
+
+
+def test_batch_imports_nothing_offline(tmp_path: Path, db_url: str) -> None:
+    """The batch process imports the runtime core only (PySpark only for --engine spark)."""
+    code = (
+        "import sys, creditscore.batch, creditscore.batch.spark, creditscore.cli.scoring\n"
+        "heavy = ('matplotlib', 'shap', 'optuna', 'fairlearn', 'pyspark', 'mlflow',\n"
+        "         'creditscore.training', 'creditscore.evaluation.plots')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -37,7 +37,7 @@ class _Bar:
             transient=False,
         )
         self.task: Any = None
-        self.rows = 0
+        self.rows = self.resumed_at = 0
         self.began = time.perf_counter()
         self.by_bytes = False
 
@@ -57,7 +57,7 @@ class _Bar:
     def start(self, total_rows: int | None, total_bytes: int | None, done_rows: int) -> None:
         self.by_bytes = total_rows is None
         total = total_bytes if self.by_bytes else total_rows
-        self.rows = done_rows
+        self.rows = self.resumed_at = done_rows
         self.began = time.perf_counter()
         self.task = self.progress.add_task(
             "Scoring",
@@ -70,7 +70,8 @@ class _Bar:
     def advance(self, rows: int, bytes_read: int | None) -> None:
         self.rows += rows
         elapsed = max(time.perf_counter() - self.began, 1e-9)
-        rows_text, rate = f"{self.rows:,}", f"{self.rows / elapsed:,.0f}/s"
+        rate = f"{(self.rows - self.resumed_at) / elapsed:,.0f}/s"
+        rows_text = f"{self.rows:,}"
         if self.by_bytes and bytes_read is not None:
             self.progress.update(self.task, completed=bytes_read, rows=rows_text, rate=rate)
         else:
