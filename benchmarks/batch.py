@@ -218,7 +218,8 @@ def _chunked_peer(
 
         pyfunc = mlflow.pyfunc.load_model(pyfunc_dir)
     writer, rows = None, 0
-    for batch in pq.ParquetFile(src).iter_batches(CHUNK, columns=[id_column, *features]):
+    reader = pq.ParquetFile(src, pre_buffer=False)  # as ours: memory flat in the file's size
+    for batch in reader.iter_batches(CHUNK, columns=[id_column, *features]):
         frame = batch.to_pandas()
         if engine == "sklearn pipeline":
             p = bundle.model.predict_proba(frame[features])[:, 1]

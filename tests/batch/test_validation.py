@@ -100,16 +100,22 @@ def test_csv_text_conventions(model: BatchModel, bundle) -> None:  # type: ignor
     """From a CSV, empty cells and pandas' markers ("NA", "null") are missing values."""
     from .helpers import portfolio
 
-    frame = portfolio(4)[bundle.features].astype(str)
+    frame = portfolio(6)[bundle.features].astype(str)
     frame.loc[0, NUMERIC] = "NA"
     frame.loc[1, NUMERIC] = ""
     frame.loc[2, CATEGORY] = "null"
     frame.loc[3, NUMERIC] = "12,5"
+    frame.loc[4, NUMERIC] = "-inf"
+    frame.loc[5, NUMERIC] = "1e999"
     table = pa.Table.from_pandas(frame, preserve_index=False)
     checked = RowValidator(model.scorer, text=True).check(table)
-    assert checked.valid.tolist() == [True, True, True, False]
+    assert checked.valid.tolist() == [True, True, True, False, False, False]
     assert np.isnan(checked.inputs[NUMERIC].iloc[:2]).all()
-    assert checked.problems[0].reason == "field 'credit_amount': expected a number, got '12,5'"
+    assert [p.reason for p in checked.problems] == [
+        "field 'credit_amount': expected a number, got '12,5'",
+        "field 'credit_amount': expected a finite number, got '-inf'",
+        "field 'credit_amount': expected a finite number, got '1e999'",
+    ]
     # the same text from a frame (the API's reading) is refused
     assert not RowValidator(model.scorer, text=False).check(table).valid[0]
 
@@ -137,10 +143,27 @@ def test_agrees_with_the_scorer_on_random_values(model: BatchModel, bundle, data
         st.sampled_from([v.upper() for v in levels] + ["", "other thing", " "]),
         st.integers(0, 3),
     )
+    as_text = data.draw(st.booleans())  # all text: the vectorised cast, not the per-value path
     for i in range(len(frame)):
-        frame.at[i, NUMERIC] = data.draw(cells)
+        value = data.draw(cells)
+        frame.at[i, NUMERIC] = (None if value is None else str(value)) if as_text else value
         frame.at[i, CATEGORY] = data.draw(words)
     check_agrees(model, frame)
+
+
+def test_infinity_in_a_float_column(model: BatchModel, bundle) -> None:  # type: ignore[no-untyped-def]
+    from .helpers import portfolio
+
+    frame = portfolio(3)[bundle.features].astype({NUMERIC: float})
+    frame.loc[1, NUMERIC] = np.inf
+    check_agrees(model, frame)
+    checked = RowValidator(model.scorer, text=False).check(
+        pa.Table.from_pandas(frame, preserve_index=False)
+    )
+    assert checked.valid.tolist() == [True, False, True]
+    assert checked.problems[0].reason == (
+        "field 'credit_amount': expected a finite number, got inf"
+    )
 
 
 @pytest.mark.parametrize("kind", ["int64", "float32", "decimal"])

@@ -348,7 +348,11 @@ class TableStream:
         import pyarrow.parquet as pq
 
         if self.kind == "parquet":
-            pf = pq.ParquetFile(part.path, read_dictionary=self.dictionary or None)
+            # pre_buffer=False: pre-buffering keeps every row group's column chunks read so
+            # far in memory until the reader ends (memory grew with the file's size)
+            pf = pq.ParquetFile(
+                part.path, read_dictionary=self.dictionary or None, pre_buffer=False
+            )
             groups, start = [], 0
             for i in range(pf.metadata.num_row_groups):
                 n = pf.metadata.row_group(i).num_rows
