@@ -282,8 +282,12 @@ def _tree_rss(root: int) -> int:
 
 
 def run_child(engine: str, src: Path, out: Path, args: argparse.Namespace, **extra: Any) -> dict:
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    staging = out.with_name(f".{out.name}.partial")  # left by an interrupted benchmark
+    for old in (out, staging):
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
     for stale in out.parent.glob(f"{out.stem}.rejects.csv"):
         stale.unlink()
     cmd = [
