@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         "without it they are dropped from the log",
     )
 
+    # ---------------------------------------------------------------- batch scoring
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master for `score --engine spark` (default: local[2], or the "
+        "master spark-submit was given)",
+    )
+
     @field_validator("api_keys", "admin_keys", "pii_fields", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
