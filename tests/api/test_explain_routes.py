@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from typing import Any
 
 import pytest
-
-if importlib.util.find_spec("creditscore.serving.app") is None:  # pragma: no cover
-    pytest.skip("creditscore.serving.app is not available yet", allow_module_level=True)
-
 from fastapi.testclient import TestClient
 
 from creditscore.explain.engines import logit, uncalibrated

@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from creditscore.exceptions import CreditScoreError, ScoringInputError
+from creditscore.exceptions import CreditScoreError, RegistryUnavailableError, ScoringInputError
 from creditscore.scorer import Decision
 from creditscore.serving.decisions import build_record
 from creditscore.serving.deps import (
@@ -33,7 +33,7 @@ from creditscore.serving.deps import (
     require_admin_key,
     require_api_key,
 )
-from creditscore.serving.loader import LoadedModel, RegistryUnavailableError
+from creditscore.serving.loader import LoadedModel
 from creditscore.serving.metrics import CONTENT_TYPE
 from creditscore.serving.schemas import (
     BatchOut,
