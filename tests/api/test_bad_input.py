@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from creditscore.exceptions import ConfigError
 from creditscore.serving.app import create_app
 
-from .helpers import ADMIN_AUTH, AUTH, KEY, application, make_settings
+from .helpers import ADMIN, ADMIN_AUTH, AUTH, KEY, application, make_settings
 
 
 @pytest.fixture
@@ -234,6 +234,39 @@ def test_sha256_keys_and_dev_mode(trained, tmp_path, app_row) -> None:  # type: 
     )
     with TestClient(dev) as c:
         assert c.post("/v1/decisions", json=app_row).status_code == 200
+        # no admin key configured: the admin routes are disabled, dev mode or not
+        r = c.post("/v1/admin/reload")
+        assert r.status_code == 403
+        assert "no CREDITSCORE_ADMIN_KEYS configured" in r.json()["message"]
+        doc = c.get("/openapi.json").json()["paths"]
+        assert "security" not in doc["/v1/decisions"]["post"]  # the document says it is open
+        assert doc["/v1/admin/reload"]["post"]["security"] == [{"APIKeyHeader": []}]
+
+
+@pytest.mark.parametrize(
+    ("api_keys", "admin_keys"),
+    [(KEY, ADMIN), (KEY, ""), ("", ADMIN)],
+    ids=["client-and-admin-keys", "client-keys-only", "admin-keys-only"],
+)
+def test_dev_mode_never_lifts_configured_keys(  # type: ignore[no-untyped-def]
+    trained, tmp_path, app_row, api_keys: str, admin_keys: str
+) -> None:
+    settings = make_settings(tmp_path, api_keys=api_keys, admin_keys=admin_keys, dev_mode=True)
+    with TestClient(create_app(settings, trained.bundle)) as c:
+        assert c.post("/v1/decisions", json=app_row).status_code == 401
+        assert c.get("/v1/model").status_code == 401
+        assert c.post("/v1/admin/reload").status_code in (401, 403)
+        assert c.post("/v1/admin/reload", headers=AUTH).status_code in (401, 403)
+        if admin_keys:
+            again = {"model_path": str(trained.bundle_path)}
+            r = c.post("/v1/admin/reload", json=again, headers=ADMIN_AUTH)
+            assert r.status_code == 200, r.text
+            # an admin key is a client key too
+            assert c.post("/v1/decisions", json=app_row, headers=ADMIN_AUTH).status_code == 200
+        if api_keys:
+            assert c.post("/v1/decisions", json=app_row, headers=AUTH).status_code == 200
+        doc = c.get("/openapi.json").json()["paths"]
+        assert doc["/v1/decisions"]["post"]["security"] == [{"APIKeyHeader": []}]
 
 
 def test_no_keys_outside_dev_mode_refuses_to_start(trained, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,12 @@
 
 Applications are validated with the served model's generated request model, exactly as the
 decision routes do, so errors name the field (422); a report that cannot be computed from
-the data (one class only, a missing column) is a 422 that says why, never a 500. The heavy
-work runs in the threadpool, off the event loop.
+the data (a group naming a column the rows lack, an intersection of unknown groups) is a
+422 that says why, never a 500. The heavy work runs in the threadpool, off the event loop.
+
+The offline machinery (fairness statistics with fairlearn, LIME, the counterfactual
+search) is imported inside the handlers, on the first request that needs it, so the
+service itself starts with the runtime core only.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from itertools import pairwise
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import (
@@ -36,24 +40,24 @@ from pydantic import (
 )
 
 from creditscore.exceptions import CreditScoreError, ScoringInputError
-from creditscore.explain.counterfactual import counterfactuals
-from creditscore.explain.fairness import (
-    GroupSpec,
-    configured_gate,
-    configured_groups,
-    fairness_report,
-)
 from creditscore.explain.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
-from creditscore.serving.deps import ServingState, get_loaded_model, get_state, require_api_key
+from creditscore.serving.decision_routes import (
+    application_values,
+    request_body,
+    scoring_problem,
+)
+from creditscore.serving.deps import ClientDep
 from creditscore.serving.loader import LoadedModel
-from creditscore.serving.routes import ERRORS as DECISION_ERRORS
-from creditscore.serving.routes import (
-    JSON,
-    error_doc,
-    error_response,
-    field_errors,
+from creditscore.serving.metrics import ServiceMetrics
+from creditscore.serving.responses import (
+    BODY_ERRORS,
+    CLIENT_ERRORS,
+    error_responses,
+    invalid,
     json_response,
+    problem,
+    validation_failure,
 )
 from creditscore.serving.schemas import ReasonOut, json_safe
 
@@ -62,19 +66,18 @@ router = APIRouter(tags=["explanations"])
 MAX_FAIRNESS_ROWS = 100_000
 MAX_ROW_ERRORS = 20
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    **DECISION_ERRORS,
-    422: error_doc(
-        "the request does not match the schema, or the data cannot be assessed; "
-        "each problem names its field"
-    ),
-}
-APPLICATION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Application"}}},
-    }
-}
+ERRORS = error_responses(*BODY_ERRORS, *CLIENT_ERRORS)
+FAIRNESS_ERRORS = error_responses(
+    *BODY_ERRORS,
+    *CLIENT_ERRORS,
+    texts={
+        422: "the request does not match the schema, or the rows cannot be assessed as asked "
+        "(a group names a column the rows lack or bands a column that is not a number, an "
+        "intersection names an unknown group, the outcome column is missing): each problem "
+        "names its field and value"
+    },
+)
+APPLICATION_BODY = request_body("Application")
 
 
 # --------------------------------------------------------------------------- models
@@ -248,36 +251,14 @@ def explainer_for(scorer: Scorer) -> Explainer:
     return scorer.explainer or Explainer.from_bundle(scorer.bundle)
 
 
-def _invalid(
-    state: ServingState, details: list[dict[str, Any]], error: str = "invalid_request"
-) -> Response:
-    state.metrics.errors.labels("validation").inc()
-    first = details[0]
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    return error_response(422, error, f"{first['field']}: {first['message']}{more}", details)
-
-
 def _application(
-    state: ServingState, loaded: LoadedModel, body: bytes
+    metrics: ServiceMetrics, loaded: LoadedModel, body: bytes
 ) -> dict[str, Any] | Response:
     try:
-        app = loaded.application_model.model_validate_json(body)
+        application = loaded.application_model.model_validate_json(body)
     except ValidationError as exc:
-        details = field_errors(exc, private=loaded.private_fields)
-        if details[0]["type"] == "json_invalid":
-            state.metrics.errors.labels("invalid_json").inc()
-            return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return _invalid(state, details)
-    raw = app.__dict__
-    values = {name: raw[attr] for attr, name in loaded.field_names}
-    if raw.get("application_id") is not None:
-        values["application_id"] = raw["application_id"]
-    return values
-
-
-def _scoring_error(state: ServingState, exc: ScoringInputError, prefix: str = "") -> Response:
-    field = prefix + (exc.field or "body")
-    return _invalid(state, [{"field": field, "message": str(exc), "type": "scoring_input"}])
+        return validation_failure(metrics, exc, loaded.private_fields)
+    return application_values(loaded, application)
 
 
 def _reason(r: Any) -> dict[str, Any]:
@@ -306,11 +287,10 @@ def _fairness_config(loaded: LoadedModel) -> dict[str, Any]:
     response_model=ExplanationOut,
     responses=ERRORS,
     openapi_extra=APPLICATION_BODY,
-    dependencies=[Depends(require_api_key)],
 )
 async def explain(
     request: Request,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
+    admitted: ClientDep,
     k: Annotated[int, Query(ge=0, le=50, description="how many reason codes")] = 4,
     lime: Annotated[
         bool,
@@ -320,8 +300,8 @@ async def explain(
         ),
     ] = False,
 ) -> Response:
-    state = get_state(request)
-    values = _application(state, loaded, await request.body())
+    metrics, loaded = admitted.state.metrics, admitted.model
+    values = _application(metrics, loaded, await request.body())
     if isinstance(values, Response):
         return values
 
@@ -330,7 +310,7 @@ async def explain(
         decision = scorer.decide(values, explain=False)
         row = scorer.validate(values)
         surrogate = None
-        if lime:
+        if lime:  # LIME and its background sample: offline machinery, loaded on first use
             from creditscore.explain.global_ import lime_explanation, profile_sample
 
             bundle = loaded.bundle
@@ -369,7 +349,7 @@ async def explain(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc)
+        return invalid(metrics, [scoring_problem(exc)])
     return json_response(json_safe(payload))
 
 
@@ -382,23 +362,22 @@ async def explain(
     response_model=CounterfactualsOut,
     responses=ERRORS,
     openapi_extra=APPLICATION_BODY,
-    dependencies=[Depends(require_api_key)],
 )
 async def what_if(
     request: Request,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
+    admitted: ClientDep,
     max_options: Annotated[int, Query(ge=1, le=20)] = 5,
     max_changes: Annotated[int, Query(ge=1, le=2, description="features changed at once")] = 2,
 ) -> Response:
-    state = get_state(request)
-    values = _application(state, loaded, await request.body())
+    metrics, loaded = admitted.state.metrics, admitted.model
+    values = _application(metrics, loaded, await request.body())
     if isinstance(values, Response):
         return values
     meta = loaded.bundle.metadata or {}
     actionable = meta.get("actionable")
 
     def work() -> dict[str, Any]:
-        from creditscore.explain.counterfactual import actionable_features
+        from creditscore.explain.counterfactual import actionable_features, counterfactuals
 
         decision = loaded.scorer.decide(values, explain=False)
         names = actionable_features(
@@ -421,11 +400,11 @@ async def what_if(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc)
+        return invalid(metrics, [scoring_problem(exc)])
     except CreditScoreError as exc:
-        return _invalid(
-            state,
-            [{"field": "actionable", "message": str(exc), "type": "configuration"}],
+        return invalid(
+            metrics,
+            [problem("actionable", str(exc), "configuration")],
             "invalid_configuration",
         )
     return json_response(json_safe(payload))
@@ -440,15 +419,10 @@ async def what_if(
     "confidence intervals, and the model's fairness gate. Rows carry the model inputs, the "
     "outcome and the protected columns.",
     response_model=FairnessOut,
-    responses=ERRORS,
-    dependencies=[Depends(require_api_key)],
+    responses=FAIRNESS_ERRORS,
 )
-async def fairness(
-    request: Request,
-    body: FairnessIn,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
-) -> Response:
-    state = get_state(request)
+async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
+    metrics, loaded = admitted.state.metrics, admitted.model
     scorer = loaded.scorer
     validated: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
@@ -456,20 +430,22 @@ async def fairness(
         try:
             validated.append(scorer.validate(row))
         except ScoringInputError as exc:
-            problems.append(
-                {
-                    "field": f"rows.{i}.{exc.field or 'body'}",
-                    "message": str(exc),
-                    "type": "scoring_input",
-                }
-            )
+            problems.append(scoring_problem(exc, f"rows.{i}."))
             if len(problems) >= MAX_ROW_ERRORS:
                 break
     if problems:
-        return _invalid(state, problems)
+        return invalid(metrics, problems)
     config = _fairness_config(loaded)
 
     def work() -> dict[str, Any]:
+        # fairlearn and the report's statistics: offline machinery, loaded on first use
+        from creditscore.explain.fairness import (
+            GroupSpec,
+            configured_gate,
+            configured_groups,
+            fairness_report,
+        )
+
         frame = pd.DataFrame(body.rows)
         p = scorer.probabilities(pd.DataFrame(validated, columns=loaded.bundle.schema.names))
         if body.groups is not None:
@@ -501,9 +477,7 @@ async def fairness(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc, "rows.")
+        return invalid(metrics, [scoring_problem(exc, "rows.")])
     except (CreditScoreError, ValueError) as exc:
-        return _invalid(
-            state, [{"field": "rows", "message": str(exc), "type": "data"}], "cannot_assess"
-        )
+        return invalid(metrics, [problem("rows", str(exc), "data")], "cannot_assess")
     return json_response(json_safe(payload))
