@@ -28,6 +28,7 @@ from creditscore import __version__
 from creditscore.bundle import ModelBundle
 from creditscore.serving import (
     decision_routes,
+    docs_routes,
     explain_routes,
     model_routes,
     operations_routes,
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model_routes.router,
     explain_routes.router,
     operations_routes.router,
+    docs_routes.router,
 )
 
 
@@ -132,6 +134,7 @@ def create_app(
         "points, risk band and approve / refer / decline, each stored in the decision log. "
         "Send the API key in the X-API-Key header.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by docs_routes, not from a CDN
         redoc_url=None,
     )
     app.state.serving = state
