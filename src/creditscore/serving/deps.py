@@ -6,6 +6,9 @@
   model it started with, whatever a reload does meanwhile;
 * :data:`AdminDep`: an admin route's admission (401 / 403), giving the state.
 
+Each also refuses query parameters the route does not take (422 naming them), so a typo
+such as ``?explian=true`` is an error rather than a silently ignored option.
+
 The key dependencies are ``Security`` ones, so the OpenAPI document says which routes need
 a key. All are ``async`` so FastAPI runs them inline, not in its threadpool; a client route
 pays for one dependency call.
@@ -14,7 +17,7 @@ pays for one dependency call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
@@ -23,6 +26,7 @@ from creditscore.serving.auth import API_KEY_HEADER, AuthConfig
 from creditscore.serving.decisions import DecisionLog
 from creditscore.serving.loader import LoadedModel, ModelManager
 from creditscore.serving.metrics import ServiceMetrics
+from creditscore.serving.responses import problem
 from creditscore.settings import Settings
 
 api_key_header = APIKeyHeader(
@@ -61,7 +65,49 @@ def _refused(denial: tuple[int, str]) -> HTTPException:
     return HTTPException(status, detail={"error": code, "message": message}, headers=headers)
 
 
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(route: Any) -> frozenset[str]:
+    """The query parameters a route takes (its own and its dependencies')."""
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        found: set[str] = set()
+        stack = [getattr(route, "dependant", None)]
+        while stack:
+            dependant = stack.pop()
+            if dependant is not None:
+                found.update(p.alias for p in dependant.query_params)
+                stack.extend(dependant.dependencies)
+        names = _QUERY_NAMES[id(route)] = frozenset(found)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 naming the query parameters this route does not take (free when there are none)."""
+    if not request.scope.get("query_string"):
+        return
+    allowed = _query_names(request.scope.get("route"))
+    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in allowed]
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        details = [
+            problem(f"query.{k}", f"unknown query parameter; this route takes: {takes}", "extra")
+            for k in unknown[:20]
+        ]
+        first = details[0]
+        raise HTTPException(
+            422,
+            detail={
+                "error": "invalid_request",
+                "message": f"{first['field']}: {first['message']}",
+                "details": details,
+            },
+        )
+
+
 async def get_state(request: Request) -> ServingState:
+    refuse_unknown_query(request)
     state: ServingState = request.app.state.serving
     return state
 
@@ -71,6 +117,7 @@ async def admit_client(request: Request, key: PresentedKey) -> Admitted:
     denial = state.auth.client_denial(key)
     if denial is not None:
         raise _refused(denial)
+    refuse_unknown_query(request)
     loaded = state.models.current
     if loaded is None:
         raise HTTPException(
@@ -84,6 +131,7 @@ async def admit_admin(request: Request, key: PresentedKey) -> ServingState:
     denial = state.auth.admin_denial(key)
     if denial is not None:
         raise _refused(denial)
+    refuse_unknown_query(request)
     return state
 
 

@@ -1,9 +1,9 @@
 """The app's exception handlers: every error leaves as our one error body.
 
-``HTTPException``s (ours carry ``detail={"error": code, "message": text}``; Starlette's own
-404 / 405 / 413 carry a string) keep their status and headers; a request FastAPI failed to
-validate is a 422 naming each field (or a 400 for a body that is not JSON); anything else
-is a 500 whose details stay in the server log.
+``HTTPException``s keep their status and headers: ours carry ``detail={"error": code,
+"message": text, "details": [...]}``, Starlette's own (404, 405, 413) a string. A request
+FastAPI failed to validate is a 422 naming each field (or a 400 for a body that is not
+JSON); anything else is a 500 whose details stay in the server log.
 """
 
 from __future__ import annotations
@@ -51,16 +51,19 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        details: list[dict[str, Any]] = []
         if isinstance(exc.detail, dict):
             code, message = str(exc.detail["error"]), str(exc.detail["message"])
+            details = list(exc.detail.get("details", []))
         else:
             code = _ERROR_CODES.get(exc.status_code, "http_error")
             message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 413:
             limit = request.app.state.serving.settings.max_body_bytes
             message = f"the request body is larger than {limit} bytes"
-        metrics.errors.labels(code).inc()
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        metrics.errors.labels("validation" if exc.status_code == 422 else code).inc()
+        headers = getattr(exc, "headers", None)
+        return error_response(exc.status_code, code, message, details, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -180,10 +180,16 @@ class FairnessIn(BaseModel):
     )
     groups: list[GroupIn] | None = Field(
         default=None,
+        min_length=1,
         max_length=10,
-        description="protected attributes (default: the model's configuration)",
+        description="protected attributes, each a column of the rows (default: the model's "
+        "configuration); names must be unique",
     )
-    intersections: list[tuple[StrictStr, StrictStr]] = Field(default_factory=list, max_length=5)
+    intersections: list[tuple[StrictStr, StrictStr]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="pairs of group names also assessed together",
+    )
     threshold: float | None = Field(default=None, ge=0, le=1, description="default: the policy's")
     n_boot: int | None = Field(default=None, ge=10, le=2000, description="default: 500")
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
@@ -191,6 +197,15 @@ class FairnessIn(BaseModel):
     min_group_size: int | None = Field(
         default=None, ge=1, le=100_000, description="smaller groups are not compared; default 20"
     )
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_names(cls, v: list[GroupIn] | None) -> list[GroupIn] | None:
+        names = [g.name for g in v or ()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"group names must be unique; {', '.join(map(repr, twice))} twice")
+        return v
 
 
 class GroupStatsOut(BaseModel):
@@ -269,6 +284,59 @@ def _reason(r: Any) -> dict[str, Any]:
         "value": json_safe(r.value),
         "contribution": float(r.contribution),
     }
+
+
+def assessment_problems(
+    frame: pd.DataFrame,
+    groups: list[Any],
+    intersections: list[tuple[str, str]],
+    target: str | None,
+    configured: bool,
+) -> list[dict[str, Any]]:
+    """What the rows cannot give that the request asks for, each naming its field (for the
+    model's configured groups, ``rows``): a group on a column no row has, bands on a column
+    that is not numbers, an intersection of groups that are not assessed, an outcome column
+    no row has. (Values of protected columns are never quoted.)"""
+    columns = [str(c) for c in frame.columns]
+    have = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
+    out = []
+    for i, g in enumerate(groups):
+        if g.column not in frame.columns:
+            out.append(
+                problem(
+                    "rows" if configured else f"groups.{i}.column",
+                    f"no row has column {g.column!r} (group {g.name!r}); the rows have {have}",
+                    "unknown_column",
+                )
+            )
+        elif g.bands:
+            values = frame[g.column]
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = int((numbers.isna() & values.notna()).sum())
+            if bad:
+                out.append(
+                    problem(
+                        "rows" if configured else f"groups.{i}.bands",
+                        f"column {g.column!r} has {bad} values that are not numbers; only a "
+                        "numeric column can be banded",
+                        "not_numeric",
+                    )
+                )
+    names = [g.name for g in groups]
+    for i, pair in enumerate(intersections):
+        unknown = [part for part in pair if part not in names]
+        if unknown:
+            out.append(
+                problem(
+                    f"intersections.{i}",
+                    f"names no assessed group: {', '.join(map(repr, unknown))}; the groups "
+                    f"are {', '.join(map(repr, names))}",
+                    "unknown_group",
+                )
+            )
+    if target is not None and target not in frame.columns:
+        out.append(problem("target", f"no row has the outcome column {target!r}", "unknown_column"))
+    return out
 
 
 def _fairness_config(loaded: LoadedModel) -> dict[str, Any]:
@@ -437,7 +505,7 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
         return invalid(metrics, problems)
     config = _fairness_config(loaded)
 
-    def work() -> dict[str, Any]:
+    def work() -> dict[str, Any] | list[dict[str, Any]]:
         # fairlearn and the report's statistics: offline machinery, loaded on first use
         from creditscore.explain.fairness import (
             GroupSpec,
@@ -447,7 +515,6 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
         )
 
         frame = pd.DataFrame(body.rows)
-        p = scorer.probabilities(pd.DataFrame(validated, columns=loaded.bundle.schema.names))
         if body.groups is not None:
             groups = [
                 GroupSpec(g.name, g.column, tuple(g.bands) if g.bands else None)
@@ -456,6 +523,13 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
         else:
             sensitive = list((loaded.bundle.metadata or {}).get("sensitive", []))
             groups = configured_groups(config, sensitive, frame)
+        target = body.target or (loaded.bundle.metadata or {}).get("target")
+        problems = assessment_problems(
+            frame, groups, list(body.intersections), target, configured=body.groups is None
+        )
+        if problems:
+            return problems
+        p = scorer.probabilities(pd.DataFrame(validated, columns=loaded.bundle.schema.names))
         report = fairness_report(
             loaded.bundle,
             frame,
@@ -480,4 +554,6 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
         return invalid(metrics, [scoring_problem(exc, "rows.")])
     except (CreditScoreError, ValueError) as exc:
         return invalid(metrics, [problem("rows", str(exc), "data")], "cannot_assess")
+    if isinstance(payload, list):
+        return invalid(metrics, payload, "cannot_assess")
     return json_response(json_safe(payload))

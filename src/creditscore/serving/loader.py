@@ -162,14 +162,28 @@ def build_loaded(
     )
 
 
-def load_path(path: str | Path, pii_fields: tuple[str, ...] = ()) -> LoadedModel:
-    folder = Path(path).expanduser().resolve()
-    if not (folder / MANIFEST).is_file():
-        what = "no such folder" if not folder.exists() else f"no {MANIFEST} in it"
+def bundle_folder(path: str | Path) -> Path:
+    """The bundle folder ``path`` names, or :class:`BundleNotFoundError` saying why not
+    (no such folder, no bundle in it, or a path the system cannot even look up)."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+    try:
+        folder = Path(path).expanduser().resolve()
+        found = (folder / MANIFEST).is_file()
+        exists = found or folder.exists()
+    except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, ~nosuchuser
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BundleNotFoundError(f"no model bundle at {shown!r}: {reason}") from None
+    if not found:
+        what = "no such folder" if not exists else f"no {MANIFEST} in it"
         raise BundleNotFoundError(
             f"no model bundle at {folder} ({what}); give the folder `creditscore train` wrote, "
             "e.g. artifacts/bundles/<name>-<time>"
         )
+    return folder
+
+
+def load_path(path: str | Path, pii_fields: tuple[str, ...] = ()) -> LoadedModel:
+    folder = bundle_folder(path)
     bundle = ModelBundle.load(folder)
     version = str(bundle.metadata.get("version") or folder.name)
     return build_loaded(bundle, version, f"path:{folder}", pii_fields=pii_fields)

@@ -9,14 +9,19 @@ from fastapi.responses import Response
 
 from creditscore.serving.deps import StateDep
 from creditscore.serving.metrics import CONTENT_TYPE
-from creditscore.serving.responses import json_response
+from creditscore.serving.responses import QUERY_ERRORS, error_responses, json_response
 from creditscore.serving.schemas import HealthOut, ReadyOut, json_safe
 
 router = APIRouter(tags=["operations"])
+ERRORS = error_responses(
+    *QUERY_ERRORS, texts={422: "an unknown query parameter (the route takes none)"}
+)
 
 
-@router.get("/health", summary="Liveness: the process answers", response_model=HealthOut)
-async def health() -> Response:
+@router.get(
+    "/health", summary="Liveness: the process answers", response_model=HealthOut, responses=ERRORS
+)
+async def health(state: StateDep) -> Response:
     return json_response({"status": "ok"})
 
 
@@ -27,7 +32,7 @@ async def health() -> Response:
     "unreachable or records are waiting in the spool, or the registry is unreachable "
     "(decisions keep flowing either way); 503 with `not_ready` while no model is loaded.",
     response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "no model loaded"}},
+    responses={**ERRORS, 503: {"model": ReadyOut, "description": "no model loaded"}},
 )
 async def ready(state: StateDep) -> Response:
     loaded = state.models.current
@@ -50,7 +55,7 @@ async def ready(state: StateDep) -> Response:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={**ERRORS, 200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(state: StateDep) -> Response:
     return Response(state.metrics.render(state.log), media_type=CONTENT_TYPE)

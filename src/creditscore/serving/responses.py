@@ -30,14 +30,16 @@ ERROR_TEXTS: dict[int, str] = {
     409: "refused in the server's current state",
     413: "the body is larger than CREDITSCORE_MAX_BODY_BYTES",
     415: "the body is not JSON: send it with Content-Type: application/json",
-    422: "the request does not match the schema; each problem names its field, the value "
-    "sent and what is expected",
+    422: "the request does not match the schema (body or query parameters); each problem "
+    "names its field, the value sent and what is expected",
     503: "no model is loaded yet (see GET /ready)",
 }
 #: The errors of any route that reads a JSON body.
 BODY_ERRORS = (400, 413, 415, 422)
-#: The errors of any client route: its key and the model it needs.
-CLIENT_ERRORS = (401, 503)
+#: The errors of any client route: its key, its query parameters, the model it needs.
+CLIENT_ERRORS = (401, 422, 503)
+#: What a route that takes no key and no body can still answer: an unknown query parameter.
+QUERY_ERRORS = (422,)
 _UNAUTHORIZED_HEADERS = {
     "WWW-Authenticate": {
         "description": "the header the key goes in (X-API-Key)",
