@@ -186,6 +186,13 @@ def test_unknown_query_parameters_are_named(client: TestClient, app_row: dict[st
         }
     ]
     assert client.get("/health?verbose=1").status_code == 422
+    twice = client.post("/v1/decisions?explain=false&explain=true", json=app_row, headers=AUTH)
+    assert twice.status_code == 422
+    assert twice.json()["details"][0] == {
+        "field": "query.explain",
+        "message": "given 2 times; give it once",
+        "type": "repeated",
+    }
     assert client.post("/v1/decisions?explain=false", json=app_row, headers=AUTH).status_code == 200
     # the key is checked first: a stranger learns nothing about the route
     assert client.post("/v1/decisions?explian=true", json=app_row).status_code == 401

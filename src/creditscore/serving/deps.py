@@ -6,8 +6,9 @@
   model it started with, whatever a reload does meanwhile;
 * :data:`AdminDep`: an admin route's admission (401 / 403), giving the state.
 
-Each also refuses query parameters the route does not take (422 naming them), so a typo
-such as ``?explian=true`` is an error rather than a silently ignored option.
+Each also refuses query parameters the route does not take, or that are given twice (422
+naming them), so a typo such as ``?explian=true`` is an error rather than a silently ignored
+option, and ``?explain=false&explain=true`` is not quietly read as its last value.
 
 The key dependencies are ``Security`` ones, so the OpenAPI document says which routes need
 a key. All are ``async`` so FastAPI runs them inline, not in its threadpool; a client route
@@ -84,17 +85,23 @@ def _query_names(route: Any) -> frozenset[str]:
 
 
 def refuse_unknown_query(request: Request) -> None:
-    """422 naming the query parameters this route does not take (free when there are none)."""
+    """422 naming the query parameters this route does not take, or takes once but got
+    several times (free when there are none)."""
     if not request.scope.get("query_string"):
         return
     allowed = _query_names(request.scope.get("route"))
-    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in allowed]
-    if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
-        details = [
-            problem(f"query.{k}", f"unknown query parameter; this route takes: {takes}", "extra")
-            for k in unknown[:20]
-        ]
+    counts: dict[str, int] = {}
+    for name, _ in request.query_params.multi_items():
+        counts[name] = counts.get(name, 0) + 1
+    takes = ", ".join(sorted(allowed)) or "none"
+    details = [
+        problem(f"query.{k}", f"unknown query parameter; this route takes: {takes}", "extra")
+        if k not in allowed
+        else problem(f"query.{k}", f"given {n} times; give it once", "repeated")
+        for k, n in counts.items()
+        if k not in allowed or n > 1
+    ][:20]
+    if details:
         first = details[0]
         raise HTTPException(
             422,
