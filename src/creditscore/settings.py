@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="decision log; default: sqlite:///decisions.db in home"
     )
-    dev_mode: bool = Field(default=False, description="allow unsafe defaults (no API key)")
+    dev_mode: bool = Field(
+        default=False,
+        description="allow starting with no API key configured (client routes are then open; "
+        "configured keys are always enforced, and admin routes always need an admin key)",
+    )
 
     # ---------------------------------------------------------------- serving: the model
     model_path: Path | None = Field(
