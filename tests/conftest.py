@@ -28,11 +28,15 @@ def taiwan() -> pd.DataFrame:
 
 
 def quick_config(tmp_path: Path, candidates: list[str], **budget: object) -> ProjectConfig:
-    """The German config with a tiny tuning budget, writing under tmp_path."""
+    """The German config with a tiny tuning budget, writing under tmp_path.
+
+    The budget is a number of trials only, never seconds: a time limit would make the
+    trained model depend on how busy the machine is, and tests that read the model
+    (counterfactuals, schema fuzzing) flaky."""
     cfg = german_config()
     cfg.base_dir = tmp_path
     cfg.candidates = candidates
-    cfg.budget = cfg.budget.model_copy(update={"trials": 2, "seconds": 30, "cv_folds": 3, **budget})
+    cfg.budget = cfg.budget.model_copy(update={"trials": 2, "seconds": None, "cv_folds": 3, **budget})
     return cfg
 
 
