@@ -27,10 +27,14 @@ from sklearn.metrics import roc_auc_score
 from creditscore.bundle import ModelBundle
 from creditscore.config import ProjectConfig
 from creditscore.data.ingest import Dataset, load_raw, validate
-from creditscore.data.profile import build_profile
+from creditscore.data.profile import build_profile, build_reference
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
-from creditscore.evaluation.metrics import calibration_table, classification_metrics
+from creditscore.evaluation.metrics import (
+    auc_standard_error,
+    calibration_table,
+    classification_metrics,
+)
 from creditscore.evaluation.plots import save_evaluation_plots
 from creditscore.evaluation.policy import DecisionPolicy
 from creditscore.models.catalog import Context, get_candidates
@@ -254,12 +258,25 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     progress.stage("Saving the model bundle and plots")
     trained_at = datetime.now(UTC)
     folder = config.output_path / "bundles" / f"{config.name}-{trained_at:%Y%m%dT%H%M%S%f}"
-    pt = cal.model.predict_proba(Xt)[:, 1]
+    # monitoring's reference: held-out PDs (valid + test), the test AUC with its DeLong SE
+    p_ref, y_ref = np.concatenate([pv, ps]), np.concatenate([yv, ys])
+    dev = auc_standard_error(ys, ps)
+    reference = build_reference(
+        y_ref,
+        p_ref,
+        policy.band_many(p_ref),
+        policy.decide_many(p_ref),
+        [name for name, _ in policy.bands],
+        None if np.isnan(dev.auc) else dev.auc,
+        None if np.isnan(dev.se) else dev.se,
+        len(ys),
+        "validation and test splits (AUC: test split)",
+    )
     bundle = ModelBundle(
         model=cal.model,
         schema=InputSchema.from_frame(X, ds.numeric, ds.categorical),
         policy=policy,
-        profile=build_profile(Xt, ds.numeric, ds.categorical, pt),
+        profile=build_profile(Xt, ds.numeric, ds.categorical, p_ref, reference),
         reasons=dict(config.reasons),
         metrics={
             "valid": valid_metrics,
@@ -280,6 +297,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "target": ds.target,
             "positive": ds.positive,
             "id_column": config.data.id_column,
+            "date_column": config.data.date_column,
             "sensitive": list(config.sensitive),
             "numeric": list(ds.numeric),
             "categorical": list(ds.categorical),
@@ -287,6 +305,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "out_of_time": splits.out_of_time,
             "actionable": config.actionable,
             "fairness": config.fairness.model_dump(mode="json"),
+            "monitoring": config.monitoring.model_dump(mode="json"),
         },
     )
     bundle.save(folder)
