@@ -44,6 +44,23 @@ def german_bundle(german_split: tuple[pd.DataFrame, pd.DataFrame, list[str]]) ->
     return reference_bundle(ref, categorical, p)
 
 
+@pytest.fixture(scope="session")
+def german_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real training run on German, as small as it gets (logistic, one trial): a bundle
+    on disk with the monitoring reference, for the CLI and service tests."""
+    from creditscore.config import german_config
+    from creditscore.training.train import train
+
+    cfg = german_config()
+    cfg.base_dir = tmp_path_factory.mktemp("german-model")
+    cfg.candidates = ["logistic"]
+    cfg.budget = cfg.budget.model_copy(
+        update={"trials": 1, "seconds": 10, "cv_folds": 2, "blend": False}
+    )
+    cfg.fairness = cfg.fairness.model_copy(update={"enabled": False})
+    return train(cfg)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL on a fresh schema of this test's own (dropped afterwards)."""
@@ -51,8 +68,8 @@ def pg_url() -> Iterator[str]:
         import psycopg  # noqa: F401
     except ImportError:
         pytest.skip("psycopg is not installed (pip install creditscore[postgres])")
-    from tests.api.helpers import pg_connect
-    from tests.api.helpers import pg_url as make_url
+    from api.helpers import pg_connect
+    from api.helpers import pg_url as make_url
 
     conn, user = pg_connect()
     schema = f"cs_mon_{uuid.uuid4().hex[:12]}"

@@ -14,38 +14,38 @@ from creditscore.exceptions import ConfigError
 from creditscore.monitoring import monitoring_config
 
 
-def test_training_saves_what_monitoring_needs(trained) -> None:  # type: ignore[no-untyped-def]
-    profile = trained.bundle.profile
+def test_training_saves_what_monitoring_needs(german_model) -> None:  # type: ignore[no-untyped-def]
+    profile = german_model.bundle.profile
     ref = profile.reference
     assert ref is not None
-    assert ref.auc == pytest.approx(trained.test_metrics["roc_auc"])
+    assert ref.auc == pytest.approx(german_model.test_metrics["roc_auc"])
     assert ref.auc_se is not None
     assert 0 < ref.auc_se < 0.1
-    assert ref.auc_rows == trained.splits.sizes()["test"]
-    held_out = trained.splits.sizes()["valid"] + trained.splits.sizes()["test"]
+    assert ref.auc_rows == german_model.splits.sizes()["test"]
+    held_out = german_model.splits.sizes()["valid"] + german_model.splits.sizes()["test"]
     assert ref.n == held_out
     assert profile.score.n == held_out
     assert sum(ref.band_shares) == pytest.approx(1.0)
     assert sum(ref.decision_shares.values()) == pytest.approx(1.0)
-    assert ref.bands == [name for name, _ in trained.policy.bands]
+    assert ref.bands == [name for name, _ in german_model.policy.bands]
     amount = profile.features["credit_amount"]
     assert amount.minimum is not None
     assert amount.maximum is not None
     assert len(amount.hist_edges) > len(amount.edges)
     assert sum(amount.hist_shares) == pytest.approx(1.0)
     assert amount.minimum <= min(amount.hist_means) <= max(amount.hist_means) <= amount.maximum
-    meta = trained.bundle.metadata
+    meta = german_model.bundle.metadata
     assert meta["monitoring"] == MonitoringConfig().model_dump(mode="json")
     assert "date_column" in meta
 
 
-def test_the_reference_survives_save_and_load(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    loaded = ModelBundle.load(trained.bundle.save(tmp_path / "b"))
-    assert loaded.profile == trained.bundle.profile
+def test_the_reference_survives_save_and_load(german_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    loaded = ModelBundle.load(german_model.bundle.save(tmp_path / "b"))
+    assert loaded.profile == german_model.bundle.profile
 
 
-def test_an_old_bundle_without_the_new_fields_loads(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    folder = shutil.copytree(trained.bundle_path, tmp_path / "old")
+def test_an_old_bundle_without_the_new_fields_loads(german_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = shutil.copytree(german_model.bundle_path, tmp_path / "old")
     manifest = json.loads((folder / "bundle.json").read_text())
     profile = manifest["profile"]
     profile.pop("reference")

@@ -1,0 +1,1 @@
+"""Renderers of HTML pages from typed results (model card, fairness, monitoring)."""
