@@ -91,12 +91,13 @@ def decision_records(
     days: int,
     ids: Sequence[str] | None = None,
     seed: int = 0,
+    policy: DecisionPolicy = POLICY,
 ) -> list[dict[str, Any]]:
     """Decision records as the service logs them, spread over ``days`` from ``start``."""
     rng = np.random.default_rng(seed)
     offsets = np.sort(rng.uniform(0, days * 86400, len(X)))
-    bands, decisions = POLICY.band_many(proba), POLICY.decide_many(proba)
-    points = POLICY.points_many(proba)
+    bands, decisions = policy.band_many(proba), policy.decide_many(proba)
+    points = policy.points_many(proba)
     inputs = X.to_dict(orient="records")
     out = []
     for i, row in enumerate(inputs):
@@ -109,7 +110,7 @@ def decision_records(
                 "endpoint": "single",
                 "model_name": "test-model",
                 "model_version": "1",
-                "policy_version": POLICY.version,
+                "policy_version": policy.version,
                 "probability_of_default": float(proba[i]),
                 "score": int(points[i]),
                 "risk_band": str(bands[i]),

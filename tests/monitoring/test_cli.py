@@ -94,7 +94,12 @@ def logged(german_model, german_rows, tmp_path: Path) -> str:  # type: ignore[no
     url = f"sqlite:///{tmp_path / 'decisions.db'}"
     X = german_rows[german_model.bundle.features]
     p = german_model.bundle.predict_proba(X)
-    write_decisions(url, decision_records(X, p, JAN_2024, 90, ids=[f"G{i}" for i in range(len(X))]))
+    write_decisions(
+        url,
+        decision_records(
+            X, p, JAN_2024, 90, ids=[f"G{i}" for i in range(len(X))], policy=german_model.policy
+        ),
+    )
     return url
 
 

@@ -143,7 +143,7 @@ def test_the_label_free_estimate_tracks_the_observed_auc(taiwan_bundle, taiwan_s
     report = _perf_report(taiwan_bundle, cur, p, y)
     est, obs = report.overall.estimate, report.overall.performance
     assert est.kind == "estimate"
-    assert "estimate" in est.note
+    assert "calibrated" in est.note
     assert obs is not None
     assert est.auc == pytest.approx(obs.auc, abs=0.02)
     assert est.bad_rate == pytest.approx(float(np.mean(p)))

@@ -171,9 +171,9 @@ class _NumericCounter:
         if hi is not None:
             self.scalars[:k, 3] += np.bincount(pc[pv > hi], minlength=k)
 
-    def snapshot(self, rows: slice | int) -> NumericCounts:
+    def snapshot(self, rows: slice | list[int] | int) -> NumericCounts:
         def total(a: np.ndarray) -> np.ndarray:
-            return np.asarray(a[rows].sum(axis=0) if isinstance(rows, slice) else a[rows])
+            return np.asarray(a[rows] if isinstance(rows, int) else a[rows].sum(axis=0))
 
         psi, scalars = total(self.psi), total(self.scalars)
         return NumericCounts(
@@ -234,14 +234,17 @@ class _CategoricalCounter:
                 if len(bucket) < MAX_UNSEEN_KEPT or level_text(uniques[i]) in bucket:
                     bucket[level_text(uniques[i])] += int(n)
 
-    def snapshot(self, rows: slice | int) -> CategoricalCounts:
-        if isinstance(rows, slice):
-            psi = np.asarray(self.psi[rows].sum(axis=0))
-            examples: Counter[str] = Counter()
-            for bucket in self.examples[rows]:
-                examples.update(bucket)
-        else:
+    def snapshot(self, rows: slice | list[int] | int) -> CategoricalCounts:
+        if isinstance(rows, int):
             psi, examples = self.psi[rows].copy(), self.examples[rows]
+        else:
+            psi = np.asarray(self.psi[rows].sum(axis=0))
+            picked = (
+                self.examples[rows] if isinstance(rows, slice) else [self.examples[i] for i in rows]
+            )
+            examples = Counter()
+            for bucket in picked:
+                examples.update(bucket)
         return CategoricalCounts(n=int(psi.sum()), psi=psi, unseen_examples=examples.most_common(5))
 
 
@@ -308,9 +311,9 @@ class _ScoreCounter:
             self.latency[:k] += _count(codes[ok], lb2, k, self.nl)
             self.has_latency = True
 
-    def snapshot(self, rows: slice | int) -> ScoreCounts:
+    def snapshot(self, rows: slice | list[int] | int) -> ScoreCounts:
         def total(a: np.ndarray) -> np.ndarray:
-            return np.asarray(a[rows].sum(axis=0) if isinstance(rows, slice) else a[rows])
+            return np.asarray(a[rows] if isinstance(rows, int) else a[rows].sum(axis=0))
 
         psi, grid, bands, sums = (
             total(self.psi),
@@ -400,6 +403,9 @@ class Accumulator:
         i = self._index[label]
         return self.score.snapshot(i), {n: c.snapshot(i) for n, c in self.features.items()}
 
-    def pooled(self) -> tuple[ScoreCounts, dict[str, Any]]:
-        rows = slice(0, len(self.labels))
+    def pooled(self, labels: list[str] | None = None) -> tuple[ScoreCounts, dict[str, Any]]:
+        """The sum of every cohort's counts (or of ``labels`` only)."""
+        rows: slice | list[int] = slice(0, len(self.labels))
+        if labels is not None:
+            rows = [self._index[label] for label in labels]
         return self.score.snapshot(rows), {n: c.snapshot(rows) for n, c in self.features.items()}

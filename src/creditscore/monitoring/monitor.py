@@ -36,6 +36,7 @@ from creditscore.monitoring.thresholds import (
 )
 
 POOLED = "all cohorts"
+MATURE = "mature cohorts"
 
 
 def monitoring_config(bundle: Any, override: MonitoringConfig | None = None) -> MonitoringConfig:
@@ -74,14 +75,22 @@ def run(
 
 
 def _cohort(
-    label: str, acc: Accumulator, reference: Reference, config: MonitoringConfig, pooled: bool
+    label: str,
+    acc: Accumulator,
+    reference: Reference,
+    config: MonitoringConfig,
+    pooled: bool,
+    mature: list[str] | None = None,
 ) -> CohortResult:
+    """One cohort's results; pooled: every cohort's drift, and the performance of the
+    cohorts whose outcomes have matured (``mature``) when there are any."""
     score_counts, feature_counts = acc.pooled() if pooled else acc.cohort(label)
     by_name = {f.name: f for f in reference.features}
     features = [feature_drift(by_name[n], c, config) for n, c in feature_counts.items()]
     score = score_drift(reference, score_counts, config)
     mix = decision_mix(reference, score_counts, config)
-    perf = observed(reference, score_counts, config)
+    perf_counts = acc.pooled(mature)[0] if pooled and mature else score_counts
+    perf = observed(reference, perf_counts, config)
     lights = [
         LIGHT_OF_STATUS[score.status],
         LIGHT_OF_STATUS[mix.status],
@@ -114,20 +123,25 @@ def summarise(
     source: Source,
     model_version: str,
 ) -> MonitoringReport:
-    cohorts = [
-        _cohort(label, acc, reference, config, False) for label in _order(acc.labels, source.by)
-    ]
-    overall = _cohort(POOLED, acc, reference, config, True)
+    labels = _order(acc.labels, source.by)
+    cohorts = [_cohort(label, acc, reference, config, False) for label in labels]
+    mature = [c.cohort for c in cohorts if c.performance is not None and c.performance.mature]
+    overall = _cohort(POOLED, acc, reference, config, True, mature)
     alerts: list[Alert] = []
     for c in cohorts:
         alerts += cohort_alerts(c, config)
-    if len(cohorts) > 1 and overall.performance is not None:
-        alerts += performance_alerts(overall.performance, POOLED)
+    if len(mature) > 1 and overall.performance is not None:
+        alerts += performance_alerts(overall.performance, MATURE)
     alerts.sort(key=lambda a: 0 if a.level == RED else 1)
     verdict = worst_light([*(c.verdict for c in cohorts), *(a.level for a in alerts)])
     perf = reference.performance
     meta = bundle.metadata or {}
     notes = [*reference.notes, *source.notes]
+    if mature and len(mature) < len(cohorts):
+        notes.append(
+            f"the performance of all cohorts pools the {len(mature)} whose outcomes have "
+            f"matured ({', '.join(mature)}); drift pools every cohort"
+        )
     if any(c.performance is None or not c.performance.mature for c in cohorts):
         notes.append(
             "cohorts without mature outcomes show a label-free estimate (CBPE) of their "

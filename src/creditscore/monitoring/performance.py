@@ -79,7 +79,8 @@ def observed(
     if n == 0:
         return None
     share = n / counts.n if counts.n else 0.0
-    mature = share >= config.min_labelled_share and n >= config.min_rows
+    mature = share >= config.min_labelled_share  # the outcomes have come in
+    assess = mature and n >= config.min_rows  # ... and there are enough for the tests
     roc = binned_roc(counts.grid_good, counts.grid_bad)
     auc, se = _finite(roc.auc), _finite(roc.se)
     perf = reference.performance
@@ -91,11 +92,11 @@ def observed(
         if se is not None and se > 0:
             ci = (change - Z_95 * se, change + Z_95 * se)
             p = float(norm.sf((auc_ref - auc) / se))
-            auc_light = confidence_light(p, config) if mature else GREY
-    bands, hl, dof, hl_p = backtest_bands(reference, counts, config, mature)
-    hl_light = confidence_light(hl_p, config) if mature else GREY
+            auc_light = confidence_light(p, config) if assess else GREY
+    bands, hl, dof, hl_p = backtest_bands(reference, counts, config, assess)
+    hl_light = confidence_light(hl_p, config) if assess else GREY
     brier = (counts.sum_pd2_labelled - 2.0 * counts.sum_pd_bad + counts.bads) / n
-    light = worst_light([auc_light, hl_light, *(b.light for b in bands)]) if mature else GREY
+    light = worst_light([auc_light, hl_light, *(b.light for b in bands)]) if assess else GREY
     return Performance(
         n=n,
         n_bad=counts.bads,
@@ -139,7 +140,7 @@ def estimate(reference: Reference, counts: ScoreCounts) -> Estimate:
         bad_rate=counts.sum_pd / counts.n if counts.n else None,
         auc_reference=auc_ref,
         auc_change=(auc - auc_ref) if auc is not None and auc_ref is not None else None,
-        note="an estimate, not a measurement: it assumes the PDs stay calibrated on this "
-        "cohort (true under a shift of the inputs alone, not when the link between inputs "
-        "and default changes); compare with the observed figures once outcomes arrive",
+        note="it assumes the PDs stay calibrated on this cohort (true under a shift of the "
+        "inputs alone, not when the link between inputs and default changes); compare it "
+        "with the observed figures once outcomes arrive",
     )

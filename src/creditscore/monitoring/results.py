@@ -115,7 +115,7 @@ class Performance:
     n: int
     n_bad: int
     labelled_share: float
-    mature: bool  # enough outcomes for the lights to count
+    mature: bool  # the share of outcomes in reached min_labelled_share
     auc: float | None
     auc_se: float | None
     gini: float | None

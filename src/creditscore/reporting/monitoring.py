@@ -83,7 +83,7 @@ td.est-cell { color: #5b3c88; font-style: italic; }
 .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
             vertical-align: -1px; margin-right: 4px; }
 svg text { font: 11px -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #3b4452; }
-ul.alerts { padding-left: 0; list-style: none; margin: 4px 0; }
+.nowrap { white-space: nowrap; }
 @media print { main { padding: 0; } h2 { break-after: avoid; } }
 """
 
@@ -146,8 +146,16 @@ def _when(text: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- sections
+def _version(version: str) -> tuple[str, str]:
+    """(what the title says, a line for the source) of a version label."""
+    if version.startswith("bundle "):
+        return "(bundle folder)", f'<p class="sub">Bundle: {_e(version[7:])}</p>'
+    return version, ""
+
+
 def _header(r: MonitoringReport) -> str:
     m, s = r.model, r.source
+    version, where = _version(m.version)
     window = ""
     if s.since or s.until:
         window = f" · from {_e(_when(s.since))} to {_e(_when(s.until))} (exclusive)"
@@ -156,7 +164,7 @@ def _header(r: MonitoringReport) -> str:
         "decisions (score)"
     )
     return (
-        f"<header><h1>Model monitoring: {_e(m.name)} {_e(m.version)}</h1>"
+        f"<header><h1>Model monitoring: {_e(m.name)} {_e(version)}</h1>{where}"
         f'<p class="sub">Current data: {_e(s.description)} · {s.rows:,} rows in '
         f"{len(r.cohorts)} cohort(s) by {_e(s.by)}{window}</p>"
         f'<p class="sub">Reference: {ref} · policy {_e(m.policy_version)} · trained '
@@ -414,13 +422,14 @@ def _performance(r: MonitoringReport) -> str:
     return _section("performance", "Performance once outcomes arrive", table + note)
 
 
-def _band_cell(b: Any) -> str:
+def _band_cell(b: Any, mature: bool) -> str:
     if b.n == 0:
         return '<td class="note">no outcomes</td>'
+    light = _chip(b.light) if mature else _chip("grey", "immature")
     return (
-        f"<td>{_chip(b.light)} {_pct(b.default_rate)} vs PD {_pct(b.mean_pd)}<br>"
-        f'<span class="note">D {b.defaults:,} of N {b.n:,}<br>Jeffreys p {_p(b.jeffreys_p)}'
-        f" · binomial p {_p(b.binomial_p)}</span></td>"
+        f'<td>{light}<br><span class="nowrap"><b>{_pct(b.default_rate)}</b> defaults vs PD '
+        f'{_pct(b.mean_pd)}</span><br><span class="note">D {b.defaults:,} of N {b.n:,} · '
+        f"Jeffreys p {_p(b.jeffreys_p)} · binomial p {_p(b.binomial_p)}</span></td>"
     )
 
 
@@ -436,7 +445,7 @@ def _backtesting(r: MonitoringReport) -> str:
     head = "".join(f"<th>{_e(c.cohort)}</th>" for c in cohorts)
     rows = []
     for i, band in enumerate(perfs[0].bands):
-        cells = "".join(_band_cell(p.bands[i]) for p in perfs)
+        cells = "".join(_band_cell(p.bands[i], p.mature) for p in perfs)
         rows.append(f"<tr><th>{_e(band.band)}</th>{cells}</tr>")
     hl = "".join(
         f"<td>{_chip(p.hosmer_lemeshow_light) if p.mature else _chip('grey', 'immature')} "
@@ -603,7 +612,7 @@ def render_html(report: MonitoringReport) -> str:
         _mix(report),
         _methods(report),
     ]
-    title = f"Monitoring · {report.model.name} {report.model.version}"
+    title = f"Monitoring · {report.model.name} {_version(report.model.version)[0]}"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
