@@ -135,6 +135,7 @@ class Source:
     kind: str = "rows"
     description: str = ""
     notes: list[str] = field(default_factory=list)
+    scorer: Any = None  # a ready Scorer of ``bundle`` (the service's), else built when needed
 
     def total_rows(self) -> int | None:
         return None
@@ -150,11 +151,11 @@ class Source:
         return list(self.bundle.schema.names)
 
     def _scorer(self) -> Any:
-        if not hasattr(self, "_scorer_obj"):
+        if self.scorer is None:
             from creditscore.scorer import Scorer
 
-            self._scorer_obj = Scorer(self.bundle, reasons=False)
-        return self._scorer_obj
+            self.scorer = Scorer(self.bundle, reasons=False)
+        return self.scorer
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """PDs of raw rows with the bundle's compiled scorer (numbers coerced first)."""

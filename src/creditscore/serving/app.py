@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditscore.bundle import ModelBundle
-from creditscore.serving import routes
+from creditscore.serving import monitoring_routes, routes
 from creditscore.serving.auth import AuthConfig
 from creditscore.serving.decisions import DecisionLog
 from creditscore.serving.deps import ServingState
@@ -385,6 +385,7 @@ def create_app(
     _install_error_handlers(app, metrics)
     app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     app.include_router(routes.router)
+    app.include_router(monitoring_routes.router)
     _include_optional_routers(app)
     _install_openapi(app, state)
     return app
