@@ -164,18 +164,23 @@ def test_psi_equals_a_direct_computation_on_the_same_bins(taiwan_bundle, taiwan_
     _, current = taiwan_split
     cur = current.sample(5000, random_state=5)
     report = _report(taiwan_bundle, cur, taiwan_pd(cur))
-    fp = taiwan_bundle.profile.features["LIMIT_BAL"]
-    edges = np.asarray(fp.edges)
-    counts = np.bincount(
-        np.searchsorted(edges, cur["LIMIT_BAL"], side="right"), minlength=len(edges) + 1
-    )
-    ref = np.asarray([*fp.shares, fp.missing_share])
-    current_shares = np.append(counts / len(cur), 0.0)
-    r, c = np.maximum(ref, PSI_FLOOR), np.maximum(current_shares, PSI_FLOOR)
-    direct = float(np.sum((c - r) * np.log(c / r)))
-    ours = next(f.psi for f in report.overall.features if f.feature == "LIMIT_BAL")
-    assert ours == pytest.approx(direct, rel=1e-12)
-    assert psi(ref, current_shares) == pytest.approx(direct, rel=1e-12)
+    ours = {f.feature: f.psi for f in report.overall.features}
+    nested = 0
+    for name, fp in taiwan_bundle.profile.features.items():
+        if fp.kind != "numeric":
+            continue
+        edges = np.asarray(fp.edges)
+        nested += bool(np.isin(edges, fp.hist_edges).all())
+        counts = np.bincount(
+            np.searchsorted(edges, cur[name], side="right"), minlength=len(edges) + 1
+        )
+        ref = np.asarray([*fp.shares, fp.missing_share])
+        current_shares = np.append(counts / len(cur), 0.0)
+        r, c = np.maximum(ref, PSI_FLOOR), np.maximum(current_shares, PSI_FLOOR)
+        direct = float(np.sum((c - r) * np.log(c / r)))
+        assert ours[name] == pytest.approx(direct, rel=1e-12), name
+        assert psi(ref, current_shares) == pytest.approx(direct, rel=1e-12)
+    assert nested == 20  # every numeric input counts PSI bins from its fine bins
 
 
 def test_counts_merge_chunks_and_cohorts_exactly(taiwan_bundle, taiwan_split) -> None:  # type: ignore[no-untyped-def]

@@ -97,7 +97,9 @@ def numeric_profile(values: np.ndarray, bins: int = 10) -> FeatureProfile:
         return FeatureProfile("numeric", missing_share=1.0, shares=[], n=len(v))
     edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
     counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
-    fine = np.unique(np.quantile(present, np.linspace(0, 1, HIST_BINS + 1)[1:-1]))
+    # the deciles are fine edges too, so every fine bin lies inside one decile bin
+    quantiles = np.quantile(present, np.linspace(0, 1, HIST_BINS + 1)[1:-1])
+    fine = np.unique(np.concatenate([quantiles, edges]))
     which = np.searchsorted(fine, present, side="right")
     fine_counts = np.bincount(which, minlength=len(fine) + 1)
     sums = np.bincount(which, weights=present, minlength=len(fine) + 1)

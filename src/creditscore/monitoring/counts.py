@@ -138,6 +138,16 @@ def level_text(value: Any) -> str:
     return str(value)
 
 
+def as_levels(values: pd.Series | None, n: int) -> np.ndarray:
+    """Categories as training wrote them (object array, missing: None), mapping each
+    distinct value once rather than every row."""
+    if values is None:
+        return np.full(n, None, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.asarray([*(level_text(u) for u in uniques), None], dtype=object)
+    return table[codes]  # the sentinel -1 reads the trailing None
+
+
 class _NumericCounter:
     def __init__(self, ref: FeatureReference) -> None:
         self.ref = ref
@@ -156,11 +166,16 @@ class _NumericCounter:
         v, invalid = as_float(values, len(codes))
         present = ~np.isnan(v)
         pv, pc = v[present], codes[present]
-        psi = _count(pc, np.searchsorted(self.ref.psi_edges, pv, side="right"), k, self.nb)
-        missing = np.bincount(codes[~present], minlength=k)
-        self.psi[:k, : self.nb] += psi
-        self.psi[:k, self.nb] += missing
         hb = np.searchsorted(self.ref.hist_edges, pv, side="right")
+        nested = self.ref.psi_of_hist
+        pb = (
+            nested[hb]
+            if nested is not None
+            else np.searchsorted(self.ref.psi_edges, pv, side="right")
+        )
+        missing = np.bincount(codes[~present], minlength=k)
+        self.psi[:k, : self.nb] += _count(pc, pb, k, self.nb)
+        self.psi[:k, self.nb] += missing
         self.hist_n[:k] += _count(pc, hb, k, self.nh)
         self.hist_sum[:k] += _count(pc, hb, k, self.nh, weights=pv)
         lo, hi = self.ref.minimum, self.ref.maximum

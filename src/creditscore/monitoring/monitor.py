@@ -8,13 +8,16 @@ and by how much. Cohorts come out in their natural order (periods chronologicall
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from creditscore.config import MonitoringConfig
 from creditscore.exceptions import DataError
-from creditscore.monitoring.counts import Accumulator
+from creditscore.monitoring.counts import Accumulator, Chunk
 from creditscore.monitoring.drift import decision_mix, feature_drift, operations, score_drift
 from creditscore.monitoring.performance import estimate, observed
 from creditscore.monitoring.reference import Reference
@@ -53,6 +56,46 @@ def monitoring_config(bundle: Any, override: MonitoringConfig | None = None) -> 
     return MonitoringConfig()
 
 
+def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """The chunks of a source, the next one read (and scored) in a thread while this one
+    is counted: reading, decoding and scoring release the GIL for much of their time.
+    At most one chunk waits, so memory stays one chunk above a plain loop. An error in the
+    reader is raised here, in the caller's thread."""
+    box: queue.Queue[Chunk | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        box.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(None)
+        except BaseException as exc:  # handed to the caller
+            box.put(exc)
+
+    thread = threading.Thread(target=read, name="monitoring-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            box.get_nowait()  # unblock a reader waiting to put
+        thread.join(5)
+
+
 def run(
     bundle: Any,
     source: Source,
@@ -65,7 +108,7 @@ def run(
     config = monitoring_config(bundle, config)
     reference = Reference.from_bundle(bundle)
     acc = Accumulator(reference, bundle.policy)
-    for chunk in source.chunks():
+    for chunk in prefetched(source.chunks()):
         acc.add(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))

@@ -49,7 +49,7 @@ def _read(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFr
         if name.endswith((".parquet", ".pq")):
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(path)
+            pf = pq.ParquetFile(path, pre_buffer=False)  # flat memory (see sources.py)
             have = pf.schema_arrow.names
             _check_columns(path, columns, list(have))
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):

@@ -38,6 +38,7 @@ class FeatureReference:
     std: float | None = None
     minimum: float | None = None
     maximum: float | None = None
+    psi_of_hist: np.ndarray | None = None  # PSI bin of each fine bin, when the bins nest
     # categorical: canonical spelling -> kept level index; every level seen in training
     level_index: dict[str, int] = field(default_factory=dict)
     seen: frozenset[str] = frozenset()
@@ -142,6 +143,7 @@ def _numeric(
     return FeatureReference(
         name=name,
         kind="numeric",
+        psi_of_hist=_nesting(edges, hist_edges),
         n=fp.n or n_rows,
         missing_share=fp.missing_share,
         psi_shares=psi_shares,
@@ -155,6 +157,15 @@ def _numeric(
         maximum=fp.maximum if fp.maximum is not None else hi,
         legacy=legacy,
     )
+
+
+def _nesting(psi_edges: np.ndarray, hist_edges: np.ndarray) -> np.ndarray | None:
+    """When every PSI edge is also a fine edge (deciles among the 2 % quantiles), each fine
+    bin lies inside one PSI bin: one search per value gives both bins."""
+    if not len(psi_edges) or not np.isin(psi_edges, hist_edges).all():
+        return None
+    lower = np.concatenate([[-np.inf], hist_edges])  # fine bin j holds [lower[j], edge j)
+    return np.searchsorted(psi_edges, lower, side="right")
 
 
 def _midpoints(edges: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:

@@ -45,7 +45,7 @@ from creditscore.data.ingest import (
     positive_key,
 )
 from creditscore.exceptions import DataError, DataFileError
-from creditscore.monitoring.counts import Chunk, as_float, level_text
+from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 
 PERIODS = ("month", "week")
 ALL = "all"
@@ -163,15 +163,10 @@ class Source:
         for spec in self.bundle.schema.fields:
             col = frame[spec.name] if spec.name in frame.columns else None
             if spec.kind == "numeric":
-                inputs[spec.name] = as_float(col, len(frame))[0]
+                v = as_float(col, len(frame))[0]
+                inputs[spec.name] = np.where(np.isinf(v), np.nan, v)
             else:
-                s = pd.Series(col, index=frame.index) if col is not None else None
-                inputs[spec.name] = (
-                    s.map(level_text, na_action="ignore").astype(object)
-                    if s is not None
-                    else pd.Series([None] * len(frame), index=frame.index, dtype=object)
-                )
-        inputs = inputs.replace([np.inf, -np.inf], np.nan)
+                inputs[spec.name] = as_levels(col, len(frame))
         return np.asarray(self._scorer().probabilities(inputs), dtype=float)
 
 
@@ -267,7 +262,9 @@ class FileSource(Source):
             if self._format == "parquet":
                 import pyarrow.parquet as pq
 
-                self._pq = pq.ParquetFile(self.path)
+                # pre_buffer=False: pre-buffering keeps every row group's buffers alive
+                # until the file is closed, so memory would grow with the file
+                self._pq = pq.ParquetFile(self.path, pre_buffer=False)
                 return list(self._pq.schema_arrow.names)
             delimiter = "\t" if self.path.name.lower().endswith(_TSV_SUFFIXES) else ","
             self._delimiter = delimiter
