@@ -155,6 +155,12 @@ def test_the_decision_log_by_month_week_column_and_input(
 
 def test_decision_log_mistakes_are_named(taiwan_bundle, taiwan_split, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'decisions.db'}"
+    with pytest.raises(DataError, match="no decision log at"):
+        DecisionLogSource(taiwan_bundle, url=url)
+    assert not (tmp_path / "decisions.db").exists()  # looking created nothing
+    from creditscore.serving.decisions import make_engine
+
+    make_engine(url).connect().close()  # an empty database
     with pytest.raises(DataError, match="has no decisions table"):
         DecisionLogSource(taiwan_bundle, url=url)
     _log(url, taiwan_split, n=500)

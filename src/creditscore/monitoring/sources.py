@@ -386,6 +386,14 @@ class DecisionLogSource(Source):
         from creditscore.serving.decisions import make_engine
 
         self.kind = "decisions"
+        parsed = sa.engine.make_url(self.url) if "://" in self.url else None
+        if parsed is not None and parsed.get_backend_name() == "sqlite":
+            path = parsed.database
+            if path and path != ":memory:" and not Path(path).is_file():
+                raise DataError(
+                    f"no decision log at {path}: nothing was logged there (set "
+                    "CREDITSCORE_DATABASE_URL or --database to the service's log)"
+                )
         self.engine = make_engine(self.url)
         safe_url = self.engine.url.render_as_string(hide_password=True)
         self.description = f"decision log {safe_url}"
