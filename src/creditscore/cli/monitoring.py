@@ -85,19 +85,23 @@ def monitor(
 ) -> None:
     """Drift, stability and performance of the model on current data, by cohort.
 
-    Per cohort: PSI of the score and of every input (< 0.1 stable, 0.1-0.25 watch,
-    >= 0.25 act), an effect size per input (normed Wasserstein for numbers, Jensen-Shannon
-    for categories; KS / chi-square p-values shown, never used alone), missing-rate change,
-    out-of-range and unseen-category rates, approval / refer / decline rates and mean PD;
-    from the decision log also volume and latency. Once outcomes are loaded (creditscore
-    outcomes): AUC with its change against development, Gini, KS, Brier, and backtesting by
-    risk band (Jeffreys, binomial, Hosmer-Lemeshow) as traffic lights; cohorts still waiting
-    for outcomes get a label-free estimate (CBPE), marked as such.
+    Per cohort: PSI of the score and of every input (< 0.1 stable, 0.1-0.25
+    watch, >= 0.25 act), an effect size per input (normed Wasserstein for
+    numbers, Jensen-Shannon for categories; KS / chi-square p-values shown,
+    never used alone), missing-rate change, out-of-range and unseen-category
+    rates, approval / refer / decline rates and mean PD; from the decision
+    log also volume and latency. Once outcomes are loaded (creditscore
+    outcomes): AUC with its change against development, Gini, KS, Brier, and
+    backtesting by risk band (Jeffreys, binomial, Hosmer-Lemeshow) as
+    traffic lights; cohorts still waiting for outcomes get a label-free
+    estimate (CBPE), marked as such.
 
-    Exit code: 1 when a red alert fires, 0 otherwise (for schedulers); 2 on bad input.
-    Thresholds: the monitoring section of --config, else those the model was trained with.
+    Exit code: 1 when a red alert fires, 0 otherwise (for schedulers); 2 on
+    bad input. Thresholds: the monitoring section of --config, else those
+    the model was trained with.
 
-    Example: creditscore monitor --current decisions --since 2026-01-01 --out monitoring/
+    Example: creditscore monitor --current decisions --since 2026-01-01
+    --out monitoring/
     """
     from creditscore.cli.common import load_bundle, project_config
     from creditscore.monitoring import DecisionLogSource, FileSource, run
@@ -266,12 +270,14 @@ def outcomes(
 ) -> None:
     """Store observed outcomes (good / bad) of decided applications in the decision log.
 
-    Linked to decisions by application id. Loading the same file twice changes nothing; a
-    corrected label replaces the old one, which is kept with the time of the correction.
-    Ids the decision log does not know are counted and shown, and then nothing is loaded
-    unless --allow-unknown. `monitor` uses the outcomes for AUC and backtesting.
+    Linked to decisions by application id. Loading the same file twice
+    changes nothing; a corrected label replaces the old one, which is kept
+    with the time of the correction. Ids the decision log does not know are
+    counted and shown, and then nothing is loaded unless --allow-unknown.
+    `monitor` uses the outcomes for AUC and backtesting.
 
-    Example: creditscore outcomes defaults-2026-06.csv --id-column application_id
+    Example: creditscore outcomes defaults-2026-06.csv --id-column
+    application_id
     """
     from creditscore.exceptions import ConfigError
     from creditscore.monitoring.outcomes import load_outcomes
@@ -330,11 +336,12 @@ def retrain(
 ) -> None:
     """Train a challenger on newer labelled data and let the registry's gate decide.
 
-    The project's config with data.path set to --data: the same candidates, tuning,
-    calibration and policy as `train`; the new version is registered, and it becomes
-    champion only if it is not worse than the current champion on the same test rows
-    (and passes the fairness gate where it blocks). For cron or a Kubernetes CronJob: exit
-    0 whether or not it was promoted (`creditscore models` shows the outcome), 2 on bad
+    The project's config with data.path set to --data: the same candidates,
+    tuning, calibration and policy as `train`; the new version is
+    registered, and it becomes champion only if it is not worse than the
+    current champion on the same test rows (and passes the fairness gate
+    where it blocks). For cron or a Kubernetes CronJob: exit 0 whether or
+    not it was promoted (`creditscore models` shows the outcome), 2 on bad
     input.
     """
     from creditscore.cli.common import project_config
