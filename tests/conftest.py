@@ -36,7 +36,9 @@ def quick_config(tmp_path: Path, candidates: list[str], **budget: object) -> Pro
     cfg = german_config()
     cfg.base_dir = tmp_path
     cfg.candidates = candidates
-    cfg.budget = cfg.budget.model_copy(update={"trials": 2, "seconds": None, "cv_folds": 3, **budget})
+    cfg.budget = cfg.budget.model_copy(
+        update={"trials": 2, "seconds": None, "cv_folds": 3, **budget}
+    )
     return cfg
 
 

@@ -267,6 +267,86 @@ class FeaturesConfig(_Strict):
         return {str(k): str(v).strip() for k, v in value.items()}
 
 
+class MonitoringConfig(_Strict):
+    """Thresholds of ``creditscore monitor`` and the service's monitoring gauges.
+
+    Every item gets a status: *stable* (green), *watch* (yellow) or *act* (red); the run's
+    verdict is the worst of them and ``monitor`` exits 1 on red. Drift needs both a size
+    (PSI, effect size, rate change) past its threshold and a test p-value below
+    ``drift_alpha``: a p-value alone never flags (at large n every feature would be
+    "significant"), and a large size on a handful of rows is noise. Statistical tests of
+    performance (Jeffreys, binomial, Hosmer-Lemeshow, AUC change) are traffic lights on
+    their confidence level ``1 - p``: green below ``yellow_confidence``, yellow up to
+    ``red_confidence``, red at or above it (ECB / OeNB practice).
+    """
+
+    psi_watch: float = Field(default=0.10, gt=0, description="PSI from which to watch")
+    psi_act: float = Field(default=0.25, gt=0, description="PSI from which to act")
+    effect_watch: float = Field(
+        default=0.10,
+        gt=0,
+        description="effect size (normed Wasserstein for numbers, Jensen-Shannon distance "
+        "for categories) from which to watch",
+    )
+    effect_act: float = Field(default=0.20, gt=0, description="effect size from which to act")
+    drift_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="KS / chi-square p-value below which a large enough change counts",
+    )
+    missing_watch: float = Field(
+        default=0.05, gt=0, le=1, description="change in the missing share (absolute) to watch"
+    )
+    missing_act: float = Field(default=0.20, gt=0, le=1, description="... and to act")
+    out_of_range_watch: float = Field(
+        default=0.01, gt=0, le=1, description="share of numbers outside the training range"
+    )
+    out_of_range_act: float = Field(default=0.05, gt=0, le=1)
+    unseen_watch: float = Field(
+        default=0.01, gt=0, le=1, description="share of categories never seen in training"
+    )
+    unseen_act: float = Field(default=0.05, gt=0, le=1)
+    approval_watch: float = Field(
+        default=0.05, gt=0, le=1, description="change in the approval rate (absolute) to watch"
+    )
+    approval_act: float = Field(default=0.10, gt=0, le=1)
+    yellow_confidence: float = Field(
+        default=0.95, gt=0.5, lt=1, description="test confidence (1 - p) from which yellow"
+    )
+    red_confidence: float = Field(
+        default=0.999, gt=0.5, lt=1, description="test confidence (1 - p) from which red"
+    )
+    min_rows: int = Field(
+        default=100, ge=1, description="smaller cohorts are shown without a drift status"
+    )
+    min_labelled_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="a cohort with fewer outcomes is immature: its performance is estimated",
+    )
+    chunk_rows: int = Field(
+        default=100_000, ge=1000, description="rows read at a time (memory stays flat)"
+    )
+    gauge_window_hours: float = Field(
+        default=24.0, gt=0, description="the service's gauges cover decisions this recent"
+    )
+    gauge_refresh_seconds: float = Field(
+        default=60.0, gt=0, description="how often the service recomputes its gauges"
+    )
+
+    @model_validator(mode="after")
+    def _watch_below_act(self) -> MonitoringConfig:
+        for name in ("psi", "effect", "missing", "out_of_range", "unseen", "approval"):
+            watch, act = getattr(self, f"{name}_watch"), getattr(self, f"{name}_act")
+            if act < watch:
+                raise ValueError(f"monitoring.{name}_act ({act}) is below {name}_watch ({watch})")
+        if self.red_confidence <= self.yellow_confidence:
+            raise ValueError("monitoring.red_confidence must be above yellow_confidence")
+        return self
+
+
 class ProjectConfig(_Strict):
     """The whole project configuration (``creditscore.yaml``)."""
 
@@ -295,6 +375,7 @@ class ProjectConfig(_Strict):
         default_factory=dict, description="feature -> human text used in reason codes"
     )
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     actionable: list[str] | None = Field(
         default=None,
         description="features a counterfactual may change (default: every input that is "

@@ -12,6 +12,7 @@ are ``nan`` when ``y`` holds one class only, and rates whose denominator is empt
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,14 +29,21 @@ from sklearn.metrics import (
     precision_score,
     recall_score,
     roc_auc_score,
+    roc_curve,
     root_mean_squared_error,
+)
+from sklearn.metrics import (
+    auc as trapezoid_area,
 )
 
 from creditscore.config import CostConfig
 from creditscore.exceptions import DataError
 
 __all__ = [
+    "BinnedRoc",
     "auc",
+    "auc_standard_error",
+    "binned_roc",
     "bootstrap_auc_interval",
     "calibration_table",
     "classification_metrics",
@@ -214,6 +222,65 @@ def bootstrap_auc_interval(
     a = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(ok, [a, 1.0 - a])
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class BinnedRoc:
+    """ROC-AUC, its DeLong standard error and the KS statistic from counts per score bin."""
+
+    auc: float
+    se: float
+    ks: float
+    n_good: float
+    n_bad: float
+
+
+def binned_roc(goods: ArrayLike, bads: ArrayLike) -> BinnedRoc:
+    """ROC summary from good and bad counts (or expected counts) per PD bin, bins in
+    increasing PD; rows in one bin are ties.
+
+    What monitoring needs: counts merge across chunks and cohorts, so the AUC of ten million
+    decisions needs no ten-million-row array. With one bin per distinct PD it is the exact
+    AUC (scikit-learn's, weighted). The standard error is DeLong's (DeLong, DeLong and
+    Clarke-Pearson 1988), the variance estimator of the ECB's validation instructions:
+    placement values are constant within a bin, so the sums run over bins. ``nan`` for all
+    three when a class is absent.
+    """
+    g = np.asarray(goods, dtype=np.float64).ravel()
+    b = np.asarray(bads, dtype=np.float64).ravel()
+    if g.shape != b.shape:
+        raise DataError(f"goods has {g.size} bins but bads has {b.size}; they must match")
+    n_good, n_bad = float(g.sum()), float(b.sum())
+    nan = float("nan")
+    if n_good <= 0 or n_bad <= 0:
+        return BinnedRoc(nan, nan, nan, n_good, n_bad)
+    keep = (g > 0) | (b > 0)
+    g, b = g[keep], b[keep]
+    rank = np.arange(len(g), dtype=np.float64)
+    score = np.concatenate([rank, rank])
+    label = np.concatenate([np.zeros(len(g)), np.ones(len(b))])
+    weight = np.concatenate([g, b])
+    fpr, tpr, _ = roc_curve(label, score, sample_weight=weight)
+    area = float(trapezoid_area(fpr, tpr))
+    # placements: a bad in bin k beats the goods below it and ties half of those in k
+    goods_below = np.cumsum(g) - g
+    bads_above = n_bad - np.cumsum(b)
+    v10 = (goods_below + 0.5 * g) / n_good
+    v01 = (bads_above + 0.5 * b) / n_bad
+    s10 = float(np.sum(b * (v10 - area) ** 2) / max(n_bad - 1.0, 1.0))
+    s01 = float(np.sum(g * (v01 - area) ** 2) / max(n_good - 1.0, 1.0))
+    se = float(np.sqrt(s10 / n_bad + s01 / n_good))
+    ks = float(max(0.0, np.max(tpr - fpr)))
+    return BinnedRoc(area, se, ks, n_good, n_bad)
+
+
+def auc_standard_error(y: ArrayLike, p: ArrayLike) -> BinnedRoc:
+    """:func:`binned_roc` with one bin per distinct PD: the exact AUC and its DeLong SE."""
+    y_arr, p_arr = check_labels_and_pd(y, p)
+    values, inverse = np.unique(p_arr, return_inverse=True)
+    bads = np.bincount(inverse, weights=y_arr.astype(np.float64), minlength=len(values))
+    goods = np.bincount(inverse, minlength=len(values)) - bads
+    return binned_roc(goods, bads)
 
 
 # --------------------------------------------------------------------------- at a threshold

@@ -31,6 +31,7 @@ from creditscore.serving import (
     docs_routes,
     explain_routes,
     model_routes,
+    monitoring_routes,
     operations_routes,
 )
 from creditscore.serving.auth import AuthConfig
@@ -51,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model_routes.router,
     explain_routes.router,
     operations_routes.router,
+    monitoring_routes.router,
     docs_routes.router,
 )
 

@@ -107,6 +107,22 @@ scoring_runs_table = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
 )
 
+#: Observed outcomes of decided applications, by application id (``creditscore outcomes``;
+#: migration 0002). A corrected label replaces the old one, which is kept in
+#: ``previous_bad`` with the time of the correction.
+outcomes_table = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("application_id", sa.String(128), primary_key=True),
+    sa.Column("bad", sa.SmallInteger, nullable=False),
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("previous_bad", sa.SmallInteger, nullable=True),
+    sa.Column("corrections", sa.Integer, nullable=False, server_default="0"),
+)
+
 
 def migrations_path() -> Path:
     return Path(str(resources.files("creditscore.serving") / "migrations"))

@@ -100,6 +100,38 @@ class ServiceMetrics:
             "1 when the last contact with the decision database succeeded",
             registry=r,
         )
+        # monitoring over a rolling window of the decision log (monitoring_routes refreshes)
+        self.monitoring_score_psi = Gauge(
+            "creditscore_monitoring_score_psi",
+            "PSI of the score over the rolling window against development (NaN: no data)",
+            registry=r,
+        )
+        self.monitoring_feature_psi = Gauge(
+            "creditscore_monitoring_feature_psi",
+            "PSI of each input over the rolling window against training",
+            ["feature"],
+            registry=r,
+        )
+        self.monitoring_worst_feature_psi = Gauge(
+            "creditscore_monitoring_worst_feature_psi",
+            "The largest input PSI over the rolling window",
+            registry=r,
+        )
+        self.monitoring_approval_rate = Gauge(
+            "creditscore_monitoring_approval_rate",
+            "Share of logged decisions approved over the rolling window",
+            registry=r,
+        )
+        self.monitoring_window_decisions = Gauge(
+            "creditscore_monitoring_window_decisions",
+            "Logged decisions in the rolling window",
+            registry=r,
+        )
+        self.monitoring_refreshed = Gauge(
+            "creditscore_monitoring_last_refresh_timestamp_seconds",
+            "When the monitoring gauges were last recomputed (Unix time)",
+            registry=r,
+        )
         self._route_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._decision_children: dict[tuple[str, str], Counter] = {}
 
@@ -129,6 +161,26 @@ class ServiceMetrics:
         self.model_info.labels(
             loaded.bundle.name, loaded.version, loaded.bundle.policy.version, loaded.source
         ).set(1)
+
+    def set_monitoring(
+        self,
+        decisions: int,
+        score_psi: float | None,
+        feature_psi: dict[str, float | None],
+        approval_rate: float | None,
+        refreshed_at: float,
+    ) -> None:
+        """Set the monitoring gauges (called by the background refresher, never a request)."""
+        nan = float("nan")
+        self.monitoring_window_decisions.set(decisions)
+        self.monitoring_score_psi.set(nan if score_psi is None else score_psi)
+        self.monitoring_approval_rate.set(nan if approval_rate is None else approval_rate)
+        self.monitoring_feature_psi.clear()
+        known = [v for v in feature_psi.values() if v is not None]
+        for name, value in feature_psi.items():
+            self.monitoring_feature_psi.labels(name).set(nan if value is None else value)
+        self.monitoring_worst_feature_psi.set(max(known) if known else nan)
+        self.monitoring_refreshed.set(refreshed_at)
 
     def render(self, log: DecisionLog | None) -> bytes:
         if log is not None:

@@ -39,12 +39,16 @@ from sklearn.metrics import roc_auc_score
 from creditscore.bundle import ModelBundle
 from creditscore.config import ProjectConfig
 from creditscore.data.ingest import Dataset, load_raw, validate
-from creditscore.data.profile import build_profile
+from creditscore.data.profile import PerformanceReference, build_profile, build_reference
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
 from creditscore.evaluation.errors import ErrorAnalysis, error_analysis
 from creditscore.evaluation.interactions import Interactions, interactions, save_interaction_plot
-from creditscore.evaluation.metrics import calibration_table, classification_metrics
+from creditscore.evaluation.metrics import (
+    auc_standard_error,
+    calibration_table,
+    classification_metrics,
+)
 from creditscore.evaluation.plots import save_evaluation_plots
 from creditscore.evaluation.threshold import fit_policy
 from creditscore.features.preprocess import InputCleaner
@@ -434,10 +438,15 @@ def _ship_train_valid(
 
 
 def _profile(
-    d: _Data, rows: np.ndarray, pd_reference: np.ndarray, cleaner: InputCleaner | None
+    d: _Data,
+    rows: np.ndarray,
+    pd_reference: np.ndarray,
+    cleaner: InputCleaner | None,
+    reference: PerformanceReference,
 ) -> Any:
     """Reference distributions for monitoring: the raw inputs of ``rows`` and their derived
-    features (as the model's InputCleaner computes them), and ``pd_reference``."""
+    features (as the model's InputCleaner computes them), ``pd_reference`` and the
+    development figures."""
     ds = d.ds
     frame = ds.X.iloc[rows]
     numeric = [*ds.numeric, *ds.extra_numeric]
@@ -445,7 +454,7 @@ def _profile(
         cleaned = cleaner.transform(frame)
         frame = frame.assign(**{name: cleaned[name].to_numpy() for name in ds.derived})
         numeric += list(ds.derived)
-    return build_profile(frame, numeric, ds.categorical, pd_reference)
+    return build_profile(frame, numeric, ds.categorical, pd_reference, reference)
 
 
 def _first_cleaner(model: Any) -> InputCleaner | None:
@@ -494,17 +503,31 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     progress.stage("Saving the model bundle and plots")
     trained_at = datetime.now(UTC)
     folder = config.output_path / "bundles" / f"{config.name}-{trained_at:%Y%m%dT%H%M%S%f}"
-    if config.final_fit == "train":
-        profile_rows, profile_pd = splits.train, cal.model.predict_proba(d.Xt)[:, 1]
-    else:  # the PDs of rows the model did not learn from: what new applicants will look like
-        profile_rows, profile_pd = shipped.dev_rows, shipped.dev_pd
+    # monitoring's reference: the inputs the shipped model learnt from (and their derived
+    # features), the PDs of rows it did not learn from (the development PDs, cross-fitted
+    # under train_valid, and the test split: what new applicants will look like), and the
+    # test AUC with its DeLong standard error
+    p_ref = np.concatenate([shipped.dev_pd, ps])
+    y_ref = np.concatenate([shipped.dev_y, d.ys])
+    dev = auc_standard_error(d.ys, ps)
+    reference = build_reference(
+        y_ref,
+        p_ref,
+        policy.band_many(p_ref),
+        policy.decide_many(p_ref),
+        [name for name, _ in policy.bands],
+        None if np.isnan(dev.auc) else dev.auc,
+        None if np.isnan(dev.se) else dev.se,
+        len(d.ys),
+        f"{prov.development}, and the test split (AUC: test split)",
+    )
     bundle = ModelBundle(
         model=cal.model,
         schema=InputSchema.from_frame(
             ds.X, [*ds.numeric, *ds.extra_numeric], ds.categorical, ds.date_inputs
         ),
         policy=policy,
-        profile=_profile(d, profile_rows, profile_pd, _first_cleaner(cal.model)),
+        profile=_profile(d, shipped.fit_rows, p_ref, _first_cleaner(cal.model), reference),
         reasons=dict(config.reasons),
         metrics={
             prov.development_key: development_metrics,
@@ -526,6 +549,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "target": ds.target,
             "positive": ds.positive,
             "id_column": config.data.id_column,
+            "date_column": config.data.date_column,
             "sensitive": list(config.sensitive),
             "numeric": list(ds.numeric),
             "categorical": list(ds.categorical),
@@ -537,6 +561,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "fitted_rows_hash": rows_hash(ds.X.iloc[shipped.fit_rows], d.ds.y[shipped.fit_rows]),
             "actionable": config.actionable,
             "fairness": config.fairness.model_dump(mode="json"),
+            "monitoring": config.monitoring.model_dump(mode="json"),
         },
     )
     bundle.save(folder)
