@@ -73,17 +73,11 @@ def train_taiwan(work: Path) -> tuple[Path, Path, list[str], str]:
     from creditscore.data.profile import build_profile
     from creditscore.data.schema import InputSchema
     from creditscore.data.split import split_indices
+    from creditscore.evaluation.threshold import fit_policy
     from creditscore.models.catalog import CATALOG, Context
     from creditscore.pyfunc import save_pyfunc
     from creditscore.tracking import signature_for
     from creditscore.training.calibration import calibrate
-
-    try:  # issue 10 moves fitting the policy to evaluation/threshold.py
-        from creditscore.evaluation.threshold import fit_policy
-    except ImportError:
-        from creditscore.evaluation.policy import DecisionPolicy
-
-        fit_policy = DecisionPolicy.fit
 
     cfg = taiwan_config(work / "config", console)
     if cfg is None:

@@ -45,6 +45,8 @@ OPERATIONS = {
     "/v1/explanations",
     "/v1/counterfactuals",
     "/v1/fairness",
+    "/v1/monitoring/summary",
+    "/v1/monitoring/drift",
 }
 
 

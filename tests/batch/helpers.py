@@ -16,15 +16,9 @@ from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import split_indices
 from creditscore.datasets import load_german
+from creditscore.evaluation.threshold import fit_policy
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.training.calibration import calibrate
-
-try:  # issue 10 moves fitting the policy to evaluation/threshold.py
-    from creditscore.evaluation.threshold import fit_policy
-except ImportError:  # pragma: no cover - the layout before the move
-    from creditscore.evaluation.policy import DecisionPolicy
-
-    fit_policy = DecisionPolicy.fit
 
 ID = "application_id"
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from creditscore.evaluation.policy import DecisionPolicy
 
 from creditscore.bundle import ModelBundle
 from creditscore.config import CostConfig, PolicyConfig
@@ -18,6 +17,7 @@ from creditscore.data.profile import build_profile, build_reference
 from creditscore.data.schema import InputSchema
 from creditscore.evaluation.metrics import auc_standard_error
 from creditscore.monitoring.sources import PD_COLUMN
+from creditscore.policy import DecisionPolicy
 
 TAIWAN_TARGET = "default.payment.next.month"
 TAIWAN_CATEGORICAL = ["SEX", "EDUCATION", "MARRIAGE"]

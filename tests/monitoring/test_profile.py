@@ -22,7 +22,11 @@ def test_training_saves_what_monitoring_needs(german_model) -> None:  # type: ig
     assert ref.auc_se is not None
     assert 0 < ref.auc_se < 0.1
     assert ref.auc_rows == german_model.splits.sizes()["test"]
-    held_out = german_model.splits.sizes()["valid"] + german_model.splits.sizes()["test"]
+    # PDs of rows the shipped model did not learn from: the development rows (cross-fitted
+    # train + valid under final_fit train_valid, else valid) and the test split
+    sizes = german_model.splits.sizes()
+    dev = sizes["valid"] + (sizes["train"] if german_model.config.final_fit == "train_valid" else 0)
+    held_out = dev + sizes["test"]
     assert ref.n == held_out
     assert profile.score.n == held_out
     assert sum(ref.band_shares) == pytest.approx(1.0)

@@ -101,7 +101,7 @@ def test_summary_errors_are_4xx_that_say_why(client: TestClient, held_out, germa
     assert "it holds 20 decisions" in r.json()["message"]
     r = client.get("/v1/monitoring/summary", params={"since": "yesterday"}, headers=AUTH)
     assert r.status_code == 422
-    assert r.json()["details"][0]["field"] == "since"
+    assert r.json()["details"][0]["field"] == "query.since"
     r = client.get("/v1/monitoring/summary", params={"by": "branch"}, headers=AUTH)
     assert r.status_code == 422
     assert r.json()["details"][0]["field"] == "by"

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -150,18 +150,23 @@ def _invalid(state: ServingState, field: str, message: str, kind: str) -> Respon
 )
 async def summary(
     admitted: ClientDep,
+    request: Request,
     since: Annotated[
-        str | None, Query(description="first day, YYYY-MM-DD or an ISO date-time")
+        datetime | None, Query(description="from this day (YYYY-MM-DD) or ISO date-time on")
     ] = None,
-    until: Annotated[str | None, Query(description="last day (inclusive)")] = None,
+    until: Annotated[
+        datetime | None,
+        Query(description="up to this day (YYYY-MM-DD: the whole day) or ISO date-time"),
+    ] = None,
     by: Annotated[
         str, Query(description="cohorts: month, week, all or a column", max_length=128)
     ] = "month",
 ) -> Response:
     state, loaded = admitted.state, admitted.model
     try:
-        start = parse_when(since, "since")
-        end = parse_when(until, "until", end=True)
+        # as given, so that a bare date ending the range means the whole of that day
+        start = parse_when(request.query_params.get("since"), "since")
+        end = parse_when(request.query_params.get("until"), "until", end=True)
     except DataError as exc:
         return _invalid(state, "since" if "since" in str(exc) else "until", str(exc), "date")
     url = state.log.url if state.log is not None else state.settings.decision_log_url()
