@@ -13,7 +13,7 @@ if importlib.util.find_spec("creditscore.serving.app") is None:  # pragma: no co
 
 from fastapi.testclient import TestClient
 
-from creditscore.explain.engines import logit, uncalibrated
+from creditscore.compiled import logit, uncalibrated
 
 from .helpers import AUTH, application
 

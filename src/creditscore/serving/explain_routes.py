@@ -43,7 +43,7 @@ from creditscore.explain.fairness import (
     configured_groups,
     fairness_report,
 )
-from creditscore.explain.reasons import BASE_VALUE, Explainer
+from creditscore.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
 from creditscore.serving.deps import ServingState, get_loaded_model, get_state, require_api_key
 from creditscore.serving.loader import LoadedModel
