@@ -41,6 +41,7 @@ from creditscore.compiled import (
     compile_model,
 )
 from creditscore.compiled.inputs import Frame
+from creditscore.compiled.shapley import top_contributions as _top_contributions
 from creditscore.data.profile import FeatureProfile, Profile
 from creditscore.data.schema import FieldSpec, InputSchema
 from creditscore.exceptions import ScoringInputError
@@ -61,7 +62,8 @@ __all__ = [
 BASE_VALUE = "base_value"
 #: Contributions at or below this are not reasons (numerical noise, not a push to bad).
 MIN_CONTRIBUTION = 1e-9
-_RANK_DECIMALS = 9
+#: Contributions are ranked rounded to 1e-9 (ties go to the feature listed first).
+_RANK_SCALE = 1e9
 #: Most distinct texts of unseen category spellings kept per feature (batch scoring).
 _MAX_CACHED = 10_000
 
@@ -539,10 +541,13 @@ class Explainer:
     def _top(self, C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the positions in ``_eligible`` of the ``k`` largest contributions above
         MIN_CONTRIBUTION (ties, to 1e-9, to the feature listed first), and which are real."""
-        V = C[:, self._eligible_idx]
-        key = np.where(V > MIN_CONTRIBUTION, -np.round(V, _RANK_DECIMALS), np.inf)
-        order = np.argsort(key, axis=1, kind="stable")[:, :k]
-        return order, np.isfinite(np.take_along_axis(key, order, axis=1))
+        order = np.empty((C.shape[0], min(k, len(self._eligible))), dtype=np.int64)
+        _top_contributions(
+            np.ascontiguousarray(C), self._eligible_idx, MIN_CONTRIBUTION, _RANK_SCALE,
+            order.shape[1], order,
+        )  # fmt: skip
+        real = order >= 0
+        return np.where(real, order, 0), real
 
     def _codes_for(self, C: np.ndarray, k: int, make: Any) -> list[list[ReasonCode]]:
         """Per row of ``C``, ``make(row, eligible position, feature, contribution)`` for its

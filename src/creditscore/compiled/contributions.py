@@ -230,11 +230,17 @@ class TreeShapleyGame(Game):
         g = self.game = kernel.game
         self.encode_one, self.encode_many = _encoded(encoder, g.float32)  # type: ignore[method-assign]
         self.owner = np.ascontiguousarray(columns[encoder.owner], dtype=np.int64)
-        self.pos, self.neg = shapley.shapley_weights(max(g.depth, 1))
         ref = reference.astype(np.float32).astype(np.float64) if g.float32 else reference
         ref = np.ascontiguousarray(ref, dtype=np.float64).reshape(-1)
-        self.ref_left = np.zeros(len(g.nodes), dtype=np.uint8)
-        shapley.directions(g.nodes, g.cat_bits, ref, self.ref_left)
+        if g.oblivious is not None:
+            depth, start, _, feature, border, nan_bit, _ = g.oblivious
+            self.ref_bits = np.zeros(len(depth), dtype=np.int64)
+            shapley.oblivious_bits(ref, depth, start, feature, border, nan_bit, self.ref_bits)
+            self.weights = shapley.coalition_weights(max(int(depth.max(initial=0)), 1))
+        else:
+            self.ref_left = np.zeros(len(g.nodes), dtype=np.uint8)
+            shapley.directions(g.nodes, g.cat_bits, ref, self.ref_left)
+            self.pos, self.neg = shapley.shapley_weights(max(g.depth, 1))
         if g.probability:  # the base is the forest's own probability of the reference
             self.p_ref = float(kernel.proba(ref[None, :])[0])
         else:
@@ -245,10 +251,17 @@ class TreeShapleyGame(Game):
 
         g = self.game
         phi = np.zeros((X.shape[0], self.width))
-        shapley.tree_shapley(
-            X, g.nodes, g.roots, g.value, g.cat_bits, self.ref_left, self.owner,
-            self.pos, self.neg, phi,
-        )  # fmt: skip
+        if g.oblivious is not None:
+            depth, start, leaf_start, feature, border, nan_bit, value = g.oblivious
+            shapley.oblivious_shapley(
+                X, depth, start, leaf_start, feature, border, nan_bit, value, self.ref_bits,
+                self.owner, self.weights, phi,
+            )  # fmt: skip
+        else:
+            shapley.tree_shapley(
+                X, g.nodes, g.roots, g.value, g.cat_bits, self.ref_left, self.owner,
+                self.pos, self.neg, phi,
+            )  # fmt: skip
         phi *= g.mult
         if g.probability:
             return to_log_odds(phi, np.full(X.shape[0], self.p_ref))
@@ -291,7 +304,10 @@ class MLPGame(Game):
         self.owner = np.asarray([player_of[int(local[o])] for o in encoder.owner], dtype=np.int64)
         self.orders = _orders(len(players), n_permutations, seed)
         self.ref = np.ascontiguousarray(reference, dtype=np.float64).reshape(-1)
-        self.h_ref, z_ref = shapley.mlp_reference(self.ref, kernel.weights, kernel.biases)
+        self.work = shapley.mlp_buffers(kernel.biases)
+        self.h_ref, z_ref = shapley.mlp_reference(
+            self.ref, kernel.weights, kernel.biases, self.work
+        )
         self.base = float(z_ref)
 
     def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -300,9 +316,10 @@ class MLPGame(Game):
         n = X.shape[0]
         local = np.zeros((n, len(self.players)))
         z_x = self.kernel.log_odds(X)
+        work = shapley.mlp_buffers(self.kernel.biases)  # per call: calls may run in parallel
         shapley.mlp_permutation(
             X, self.ref, self.h_ref, self.base, z_x, self.owner, self.orders,
-            self.kernel.weights, self.kernel.biases, local,
+            self.kernel.weights, self.kernel.biases, work, local,
         )  # fmt: skip
         C = np.zeros((n, self.width))
         C[:, self.players] = local

@@ -68,6 +68,7 @@ class TreeGame:
     mult: float
     add: float
     probability: bool
+    oblivious: tuple[np.ndarray, ...] | None = None  # CatBoost's level arrays (own kernel)
 
 
 def tree_game(
@@ -79,6 +80,7 @@ def tree_game(
     mult: float = 1.0,
     add: float = 0.0,
     probability: bool = False,
+    oblivious: tuple[np.ndarray, ...] | None = None,
 ) -> TreeGame:
     """Flatten ``trees`` into one node table; ``split(tree)`` gives each node's threshold,
     column and kind (``t``, ``f``, ``k``, and ``cs``/``cl`` for category bitsets)."""
@@ -117,6 +119,7 @@ def tree_game(
         mult=mult,
         add=add,
         probability=probability,
+        oblivious=oblivious,
     )
 
 
@@ -642,13 +645,6 @@ class CatBoost:
         scale, bias = doc.get("scale_and_bias", [1.0, [0.0]])
         self.scale = float(scale)
         self.bias = float(bias[0] if isinstance(bias, list) else bias)
-        self.game = tree_game(
-            [self._as_tree(t, nan_bit) for t in doc["oblivious_trees"]],
-            threshold_split,
-            float32=True,
-            mult=self.scale,
-            add=self.bias,
-        )
         self.arrays = (
             np.asarray(depth, dtype=np.int64),
             np.asarray(sstart, dtype=np.int64),
@@ -657,6 +653,14 @@ class CatBoost:
             np.asarray(border, dtype=np.float32),
             np.asarray(nbit, dtype=np.int64),
             np.asarray(value, dtype=np.float64),
+        )
+        self.game = tree_game(
+            [self._as_tree(t, nan_bit) for t in doc["oblivious_trees"]],
+            threshold_split,
+            float32=True,
+            mult=self.scale,
+            add=self.bias,
+            oblivious=self.arrays,
         )
 
     @staticmethod
