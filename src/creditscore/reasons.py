@@ -411,6 +411,7 @@ class Explainer:
         self._eligible_idx = np.asarray(
             [self.features.index(f) for f in self._eligible], dtype=np.intp
         )
+        self._eligible_columns = self._eligible_idx.tolist()
         self._value_pos = [position.get(f, -1) for f in self._eligible]
         self._pieces = [
             _Pieces(f, self._specs[f], self.typical.get(f), self.reasons_text)
@@ -538,31 +539,31 @@ class Explainer:
         return self.engine.proba(frame)
 
     # ------------------------------------------------------------------ ranking
-    def _top(self, C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _top(self, C: np.ndarray, k: int) -> np.ndarray:
         """Per row, the positions in ``_eligible`` of the ``k`` largest contributions above
-        MIN_CONTRIBUTION (ties, to 1e-9, to the feature listed first), and which are real."""
+        MIN_CONTRIBUTION (ties, to 1e-9, to the feature listed first); -1 past the last."""
         order = np.empty((C.shape[0], min(k, len(self._eligible))), dtype=np.int64)
+        if not C.flags.c_contiguous:
+            C = np.ascontiguousarray(C)
         _top_contributions(
-            np.ascontiguousarray(C), self._eligible_idx, MIN_CONTRIBUTION, _RANK_SCALE,
-            order.shape[1], order,
-        )  # fmt: skip
-        real = order >= 0
-        return np.where(real, order, 0), real
+            C, self._eligible_idx, MIN_CONTRIBUTION, _RANK_SCALE, order.shape[1], order
+        )
+        return order
 
     def _codes_for(self, C: np.ndarray, k: int, make: Any) -> list[list[ReasonCode]]:
         """Per row of ``C``, ``make(row, eligible position, feature, contribution)`` for its
         top ``k`` reasons."""
         if k <= 0 or not self._eligible:
             return [[] for _ in range(C.shape[0])]
-        order, real = self._top(C, k)
+        order = self._top(C, k).tolist()
+        columns = self._eligible_columns
         out = []
-        for i in range(C.shape[0]):
+        for i, row in enumerate(order):
             codes = []
-            for slot in range(order.shape[1]):
-                if not real[i, slot]:
+            for e in row:
+                if e < 0:
                     break
-                e = int(order[i, slot])
-                codes.append(make(i, e, self._eligible[e], float(C[i, self._eligible_idx[e]])))
+                codes.append(make(i, e, self._eligible[e], float(C[i, columns[e]])))
             out.append(codes)
         return out
 
@@ -642,7 +643,7 @@ class Explainer:
         if m and self._eligible:
             sub = frame if m == n else frame.iloc[picked]
             C, _ = self.engine.frame(sub)
-            order, real = self._top(C, k)
+            order = self._top(C, k)
             values = _Values(sub, self)
         for slot in range(k):
             feat = np.full(n, -1, dtype=np.int64)
@@ -652,7 +653,7 @@ class Explainer:
             code_cats: dict[str, int] = {}
             text_cats: dict[str, int] = {}
             if m and self._eligible and slot < order.shape[1]:
-                e_all = np.where(real[:, slot], order[:, slot], -1)
+                e_all = order[:, slot]
                 feat[picked] = e_all
                 for e in np.unique(e_all[e_all >= 0]):
                     sel = np.flatnonzero(e_all == e)

@@ -130,13 +130,15 @@ class Game:
 
 
 def _encoded(encoder: Any, float32: bool = False) -> tuple[Any, Any]:
+    """Encoders of one validated row and of a frame, to float64 (or float32, for a model
+    that compares float32 inputs) C-ordered matrices."""
+    dtype = np.float32 if float32 else np.float64
+
     def one(values: Values) -> np.ndarray:
-        X = np.asarray([encoder.one(values)], dtype=np.float64)
-        return X.astype(np.float32).astype(np.float64) if float32 else X
+        return np.asarray([encoder.one(values)], dtype=dtype)
 
     def many(frame: Frame) -> np.ndarray:
-        X = np.ascontiguousarray(encoder.many(frame), dtype=np.float64)
-        return X.astype(np.float32).astype(np.float64) if float32 else X
+        return np.ascontiguousarray(encoder.many(frame), dtype=dtype)
 
     return one, many
 
@@ -262,13 +264,14 @@ class TreeShapleyGame(Game):
                 X, g.nodes, g.roots, g.value, g.cat_bits, self.ref_left, self.owner,
                 self.pos, self.neg, phi,
             )  # fmt: skip
-        phi *= g.mult
+        if g.mult != 1.0:
+            phi *= g.mult
         if g.probability:
             return to_log_odds(phi, np.full(X.shape[0], self.p_ref))
         return phi, np.full(X.shape[0], self.base)
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.kernel.log_odds(X))
+        return np.asarray(self.kernel.log_odds(np.asarray(X, dtype=np.float64)))
 
 
 def _orders(n_players: int, n_permutations: int, seed: int) -> np.ndarray:
