@@ -381,7 +381,14 @@ class _Pieces:
 # ------------------------------------------------------------------------------ explainer
 class Explainer:
     """Contributions and reason codes for one bundle. Immutable and thread-safe once built
-    (apart from caches of texts, which only grow)."""
+    (apart from caches of texts, which only grow).
+
+    :attr:`features` are the contribution columns: the model's features (the cleaner's
+    output columns), looked up by name, today the schema's fields. A feature the cleaner
+    derives from other inputs (issue 13) would be a column of its own; its reason text then
+    needs its value, which the cleaner computes (``_value_pos`` is -1 for it: shown as
+    missing until then).
+    """
 
     def __init__(
         self,

@@ -48,7 +48,7 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from creditscore.compiled.base import PARALLEL_ROWS, THREADS, Values, executor
+from creditscore.compiled.base import PARALLEL_ROWS, THREADS, Values, executor, require
 from creditscore.compiled.inputs import Frame, LinearEncoder
 from creditscore.compiled.linear import MLP, Logistic, tanh_sigmoid
 from creditscore.data.schema import InputSchema
@@ -243,6 +243,21 @@ class TreeShapleyGame(Game):
             self.ref_left = np.zeros(len(g.nodes), dtype=np.uint8)
             shapley.directions(g.nodes, g.cat_bits, ref, self.ref_left)
             self.pos, self.neg = shapley.shapley_weights(max(g.depth, 1))
+            nodes = g.nodes
+            self.thresholds: tuple[np.ndarray, ...] | None = None
+            if g.float32 and bool(np.all((nodes["k"] & 3) == 0)):  # plain float32 thresholds
+                t32 = nodes["t"].astype(np.float32)
+                require(bool(np.all(t32.astype(np.float64) == nodes["t"])), "threshold rounds")
+                self.thresholds = (
+                    nodes["f"].astype(np.int32),
+                    t32,
+                    nodes["l"].astype(np.int32),
+                    nodes["r"].astype(np.int32),
+                    (((nodes["k"] >> 2) & 1) | (self.ref_left.astype(np.int32) << 1)).astype(
+                        np.uint8
+                    ),
+                    g.roots.astype(np.int32),
+                )
         if g.probability:  # the base is the forest's own probability of the reference
             self.p_ref = float(kernel.proba(ref[None, :])[0])
         else:
@@ -258,6 +273,12 @@ class TreeShapleyGame(Game):
             shapley.oblivious_shapley(
                 X, depth, start, leaf_start, feature, border, nan_bit, value, self.ref_bits,
                 self.owner, self.weights, phi,
+            )  # fmt: skip
+        elif self.thresholds is not None:
+            feature, threshold, left, right, flags, roots = self.thresholds
+            shapley.threshold_tree_shapley(
+                X, feature, threshold, left, right, flags, roots, g.value, self.owner,
+                self.pos, self.neg, phi,
             )  # fmt: skip
         else:
             shapley.tree_shapley(

@@ -158,6 +158,80 @@ def tree_shapley(X, nodes, roots, value, cat_bits, ref_left, owner, pos, neg, ou
                 side[path_col[q]] = 0
 
 
+@njit(nogil=True, cache=True)
+def threshold_tree_shapley(X, feature, threshold, left, right, flags, roots, value, owner,
+                           pos, neg, out):  # fmt: skip
+    """:func:`tree_shapley` for trees of float32 ``x <= t`` splits only (scikit-learn,
+    XGBoost), as plain arrays: ``flags`` bit 0 sends NaN left, bit 1 the reference."""
+    n, width = X.shape
+    size = pos.shape[0] + 1
+    side = np.zeros(width, np.int8)
+    path_col = np.empty(size, np.int32)
+    path_x = np.empty(size, np.bool_)
+    st_node = np.empty(size, np.int32)
+    st_len = np.empty(size, np.int32)
+    st_col = np.empty(size, np.int32)
+    st_a = np.empty(size, np.int32)
+    for i in range(n):
+        x = X[i]
+        o = out[i]
+        for t in range(roots.shape[0]):
+            top = 0
+            cur = 0
+            a = 0
+            node = roots[t]
+            while True:
+                lc = left[node]
+                while lc >= 0:
+                    j = feature[node]
+                    v = x[j]
+                    fl = flags[node]
+                    xl = (v <= threshold[node]) or ((v != v) and (fl & 1) != 0)
+                    rl = (fl & 2) != 0
+                    if xl != rl:
+                        s = side[j]
+                        if s == 0:  # both ways: r's side waits on the stack
+                            st_node[top] = lc if rl else right[node]
+                            st_len[top] = cur
+                            st_col[top] = j
+                            st_a[top] = a
+                            top += 1
+                            path_col[cur] = j
+                            path_x[cur] = True
+                            side[j] = 1
+                            cur += 1
+                            a += 1
+                        elif s == 2:
+                            xl = rl
+                    node = lc if xl else right[node]
+                    lc = left[node]
+                if cur > 0:
+                    b = cur - a
+                    v = value[node]
+                    wp = pos[a, b] * v
+                    wn = neg[a, b] * v
+                    for q in range(cur):
+                        if path_x[q]:
+                            o[owner[path_col[q]]] += wp
+                        else:
+                            o[owner[path_col[q]]] -= wn
+                if top == 0:
+                    break
+                top -= 1
+                length = st_len[top]
+                for q in range(length, cur):
+                    side[path_col[q]] = 0
+                j = st_col[top]
+                path_col[length] = j
+                path_x[length] = False
+                side[j] = 2
+                cur = length + 1
+                a = st_a[top]
+                node = st_node[top]
+            for q in range(cur):
+                side[path_col[q]] = 0
+
+
 def coalition_weights(depth: int) -> np.ndarray:
     """``w[s, m] = s! (m-s-1)! / m!``: the Shapley weight of a coalition of ``s`` of the
     other ``m - 1`` players."""
