@@ -65,7 +65,9 @@ class Scorer:
 
     Reason codes (up to ``MAX_REASONS``) come with every decline and referral, and with
     every decision when ``decide(..., explain=True)``; ``explain=False`` skips them.
-    ``reasons=False`` builds no explainer at all (no reason codes, faster start).
+    ``reasons=False`` builds no explainer at all (no reason codes, faster start). They
+    come from the compiled model's contributions (:mod:`creditscore.reasons`); batches get
+    the same codes as columns from ``score_frame(frame, reasons=k)``.
     """
 
     def __init__(
