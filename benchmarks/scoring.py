@@ -11,16 +11,20 @@ in a bundle, and measure two Scorers side by side in one run:
   ``predict_proba`` behind the same validation and policy.
 
 Single: ``Scorer.decide(application, explain=False)`` -> the Decision without reason codes
-(and, for the compiled Scorer, with ``explain=True``: up to 4 reason codes), p50/p99
-over ``--calls`` calls
+and, for the compiled Scorer, ``explain=True`` (up to 4 reason codes on every decision, as
+a decline gets them), p50/p99 over ``--calls`` / ``--reason-calls`` calls
 (``--pipeline-calls`` for the pipeline, which needs milliseconds per call) cycling over the
 test rows; also CPU microseconds per call, which a busy machine disturbs less than wall
 time. Batch: ``Scorer.score_frame`` on ``--rows`` rows drawn from the data set, rows per
 second (best of ``--repeats``; the compiled path uses ``creditscore.compiled.THREADS``
-threads). Parity: largest |compiled - pipeline| PD over the test rows and the batch.
+threads), and ``score_frame(frame, reasons=4, explain=True)`` (4 reason codes on every
+row) on ``--reason-rows`` rows. Parity: largest |compiled - pipeline| PD over the test rows
+and the batch. Reason codes are baseline Shapley values on the compiled model (the
+pipeline has none to compare with: its column is the PD alone, as in DESIGN.md).
 
     python benchmarks/scoring.py [--datasets german,taiwan] [--candidates logistic,...]
                                  [--calls 5000] [--pipeline-calls 300] [--rows 100000]
+                                 [--reason-calls 2000] [--reason-rows 40000]
 
 Prints one table and writes benchmarks/results/scoring.json.
 """
@@ -57,8 +61,9 @@ from creditscore.models.catalog import CATALOG, Context
 from creditscore.scorer import Scorer
 from creditscore.training.calibration import calibrate
 
-TARGET_SINGLE_MS = 0.2
+TARGET_SINGLE_MS = 0.05  # one decision with 4 reason codes
 TARGET_ROWS_PER_S = 500_000
+TARGET_REASON_ROWS_PER_S = 200_000  # with 4 reason codes on every row
 BLEND_SIZE = 3  # members of the benchmark's blend: the best on the validation rows
 console = Console(width=160)
 
@@ -94,13 +99,13 @@ def single_latency(
 
 
 def batch_speed(
-    scorer: Scorer, frame: pd.DataFrame, repeats: int
+    scorer: Scorer, frame: pd.DataFrame, repeats: int, reasons: int = 0
 ) -> tuple[dict[str, float], np.ndarray]:
     best, out = np.inf, None
     for _ in range(repeats):
         gc.collect()
         t = time.perf_counter()
-        out = scorer.score_frame(frame)
+        out = scorer.score_frame(frame, reasons=reasons, explain=True if reasons else None)
         best = min(best, time.perf_counter() - t)
     assert out is not None
     return {"seconds": float(best), "rows_per_s": float(len(frame) / best)}, out[
@@ -185,6 +190,8 @@ def run_dataset(name: str, cfg: ProjectConfig, args: argparse.Namespace) -> list
         single_reasons = single_latency(fast, rows, args.reason_calls, explain=True)
         batch_fast, p_fast = batch_speed(fast, big, args.repeats)
         batch_plain, p_plain = batch_speed(plain, big, 1)
+        batch_reasons, _ = batch_speed(fast, big.iloc[: args.reason_rows], 1, reasons=4)
+        batch_reasons["rows"] = min(args.reason_rows, len(big))
         test_fast = fast.score_frame(test_rows)["probability_of_default"].to_numpy()
         test_plain = bundle.predict_proba(test_rows)
         single_p = np.array([fast.decide(r).probability_of_default for r in rows])
@@ -203,7 +210,12 @@ def run_dataset(name: str, cfg: ProjectConfig, args: argparse.Namespace) -> list
                     "compiled_with_reasons": single_reasons,
                 },
                 "explain_method": fast.explainer.method if fast.explainer else None,
-                "batch": {"rows": args.rows, "compiled": batch_fast, "pipeline": batch_plain},
+                "batch": {
+                    "rows": args.rows,
+                    "compiled": batch_fast,
+                    "pipeline": batch_plain,
+                    "compiled_with_4_reasons": batch_reasons,
+                },
                 "parity_max_abs": {
                     "test_rows_batch": float(np.max(np.abs(test_fast - test_plain))),
                     "test_rows_single": float(np.max(np.abs(single_p - test_plain))),
@@ -219,9 +231,10 @@ def render(rows: list[dict[str, Any]], load: tuple[float, ...]) -> Table:
     table = Table(
         title=(
             "In-process scoring, compiled vs sklearn pipeline (full Decision; "
-            f"{THREADS} batch threads; load avg {load[0]:.1f}; "
-            f"targets: single <= {TARGET_SINGLE_MS} ms, "
-            f">= {TARGET_ROWS_PER_S // 1000}k rows/s)"
+            f"{THREADS} batch threads; load avg {load[0]:.1f}; targets: one decision with "
+            f"4 reason codes <= {TARGET_SINGLE_MS * 1000:.0f} µs, batches >= "
+            f"{TARGET_ROWS_PER_S // 1000}k rows/s, >= {TARGET_REASON_ROWS_PER_S // 1000}k "
+            "with 4 reason codes)"
         )
     )
     for col in (
@@ -233,10 +246,11 @@ def render(rows: list[dict[str, Any]], load: tuple[float, ...]) -> Table:
         "cpu µs\n/call",
         "single p50/p99 ms\npipeline",
         "x",
+        "+4 reason\ncodes p50 µs",
         "batch k rows/s\ncompiled",
         "batch k rows/s\npipeline",
         "x",
-        "with 4 reason\ncodes p50 ms",
+        "batch +4 codes\nk rows/s",
         "max |Δ PD|",
     ):
         table.add_column(
@@ -244,23 +258,27 @@ def render(rows: list[dict[str, Any]], load: tuple[float, ...]) -> Table:
         )
     for r in rows:
         sc, sp = r["single"]["compiled"], r["single"]["pipeline"]
+        sr = r["single"]["compiled_with_reasons"]
         bc, bp = r["batch"]["compiled"], r["batch"]["pipeline"]
-        single_ok = sc["p50_ms"] <= TARGET_SINGLE_MS
+        br = r["batch"]["compiled_with_4_reasons"]
+        single_ok = sr["p50_ms"] <= TARGET_SINGLE_MS
         batch_ok = bc["rows_per_s"] >= TARGET_ROWS_PER_S
+        reasons_ok = br["rows_per_s"] >= TARGET_REASON_ROWS_PER_S
         parity = max(r["parity_max_abs"].values())
         table.add_row(
             r["dataset"],
             r["model"],
             r["calibration"],
             r["fast_path"],
-            f"[{'green' if single_ok else 'red'}]{sc['p50_ms']:.3f} / {sc['p99_ms']:.3f}[/]",
+            f"{sc['p50_ms']:.3f} / {sc['p99_ms']:.3f}",
             f"{sc['cpu_us_per_call']:.0f}",
             f"{sp['p50_ms']:.2f} / {sp['p99_ms']:.2f}",
             f"{sp['p50_ms'] / sc['p50_ms']:.0f}",
+            f"[{'green' if single_ok else 'red'}]{sr['p50_ms'] * 1000:.0f}[/]",
             f"[{'green' if batch_ok else 'red'}]{bc['rows_per_s'] / 1e3:,.0f}[/]",
             f"{bp['rows_per_s'] / 1e3:,.0f}",
             f"{bc['rows_per_s'] / bp['rows_per_s']:.1f}",
-            f"{r['single']['compiled_with_reasons']['p50_ms']:.2f}",
+            f"[{'green' if reasons_ok else 'red'}]{br['rows_per_s'] / 1e3:,.1f}[/]",
             f"[{'green' if parity <= 1e-6 else 'red'}]{parity:.1e}[/]",
         )
     return table
@@ -272,8 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", default=",".join(CATALOG))
     parser.add_argument("--calls", type=int, default=5000, help="decide() calls, compiled path")
     parser.add_argument("--pipeline-calls", type=int, default=300, help="decide() calls, pipeline")
-    parser.add_argument("--reason-calls", type=int, default=1000, help="decide(explain=True) calls")
+    parser.add_argument("--reason-calls", type=int, default=2000, help="decide(explain=True) calls")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the batch frame")
+    parser.add_argument(
+        "--reason-rows", type=int, default=40_000, help="rows scored with 4 reason codes"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="batch runs, compiled (best)")
     args = parser.parse_args(argv)
     args.candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
@@ -289,7 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": "scoring",
-        "targets": {"single_ms": TARGET_SINGLE_MS, "batch_rows_per_s": TARGET_ROWS_PER_S},
+        "targets": {
+            "single_with_4_reasons_ms": TARGET_SINGLE_MS,
+            "batch_rows_per_s": TARGET_ROWS_PER_S,
+            "batch_with_4_reasons_rows_per_s": TARGET_REASON_ROWS_PER_S,
+        },
         "anchors": {"pipeline_single_ms": 8.1, "pipeline_batch_rows_per_s": 82_000},
         "machine": {
             "platform": platform.platform(),

@@ -27,9 +27,9 @@ from creditscore.bundle import ModelBundle
 from creditscore.compiled import CompiledModel, NotCompilableError, compile_model
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
-from creditscore.explain.reasons import Explainer, ReasonCode
 from creditscore.features.derived import date_day
 from creditscore.features.preprocess import canonical_key
+from creditscore.reasons import Explainer, ReasonCode
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ class Scorer:
 
     Reason codes (up to ``MAX_REASONS``) come with every decline and referral, and with
     every decision when ``decide(..., explain=True)``; ``explain=False`` skips them.
-    ``reasons=False`` builds no explainer at all (no reason codes, faster start).
+    ``reasons=False`` builds no explainer at all (no reason codes, faster start). They
+    come from the compiled model's contributions (:mod:`creditscore.reasons`); batches get
+    the same codes as columns from ``score_frame(frame, reasons=k)``.
     """
 
     def __init__(
@@ -113,8 +115,8 @@ class Scorer:
         self.explainer: Explainer | None = None
         if reasons:
             try:
-                self.explainer = Explainer.from_bundle(bundle)
-            except Exception as exc:  # a model no engine can explain still scores
+                self.explainer = Explainer.from_bundle(bundle, compiled=self._compiled)
+            except Exception as exc:  # a model that cannot be explained still scores
                 logger.warning("no reason codes for %s: %s", bundle.name, exc)
 
     # ------------------------------------------------------------------ validation
@@ -255,23 +257,52 @@ class Scorer:
             for i, (p, a) in enumerate(zip(proba, applications, strict=True))
         ]
 
-    def score_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Batch form: the input frame's id-free result columns, vectorised."""
+    def score_frame(
+        self, frame: pd.DataFrame, *, reasons: int = 0, explain: bool | None = None
+    ) -> pd.DataFrame:
+        """Batch form: a raw application frame's id-free result columns, vectorised.
+
+        Columns ``probability_of_default``, ``score``, ``risk_band`` and ``decision``, and,
+        with ``reasons > 0``, ``reason_{i}_code``, ``reason_{i}_feature``,
+        ``reason_{i}_text`` (pandas Categoricals) and ``reason_{i}_contribution`` (float)
+        for ``i`` in 1..``reasons``. ``explain`` picks the rows that get reason codes as
+        :meth:`decide` does: None declines and referrals, True every row, False none;
+        other rows, and slots beyond a row's reasons, are empty (missing, NaN). A row's
+        codes and texts are the ones :meth:`decide` gives it. The index is the frame's.
+        Contract used by batch scoring; raises ``ScoringInputError`` naming a missing or
+        infinite column.
+        """
         missing = [c for c in self._names if c not in frame.columns]
         if missing:
             raise ScoringInputError(f"input lacks columns {missing}", field=missing[0])
         self._check_finite(frame)
         p = self.probabilities(frame)
         policy = self.policy
-        return pd.DataFrame(
+        decisions = policy.decide_many(p)
+        out = pd.DataFrame(
             {
                 "probability_of_default": p,
                 "score": policy.points_many(p),
                 "risk_band": policy.band_many(p),
-                "decision": policy.decide_many(p),
+                "decision": decisions,
             },
             index=frame.index,
         )
+        if reasons <= 0:
+            return out
+        rows = np.zeros(0, dtype=np.intp)
+        if self.explainer is not None and explain is not False:
+            if explain is True:
+                rows = np.arange(len(frame))
+            else:
+                rows = np.flatnonzero(decisions != "approve")
+        if self.explainer is not None:
+            columns = self.explainer.reason_columns(frame, rows, reasons)
+        else:
+            columns = _empty_reasons(len(frame), reasons)
+        for name, values in columns.items():
+            out[name] = values if not isinstance(values, pd.Series) else values.to_numpy()
+        return out
 
     def _check_finite(self, frame: pd.DataFrame) -> None:
         """Infinity is refused in a frame as in one application (most pipelines raise on it)."""
@@ -295,3 +326,13 @@ class Scorer:
                     f"e.g. {float(values[row])!r} (row {row}); expected finite numbers",
                     field=spec.name,
                 )
+
+
+def _empty_reasons(n: int, k: int) -> dict[str, Any]:
+    """Reason columns with no reasons (a Scorer without an explainer)."""
+    out: dict[str, Any] = {}
+    for slot in range(1, k + 1):
+        for part in ("code", "feature", "text"):
+            out[f"reason_{slot}_{part}"] = pd.Categorical.from_codes(np.full(n, -1), [])
+        out[f"reason_{slot}_contribution"] = np.full(n, np.nan)
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from creditscore.explain.engines import logit, uncalibrated
+from creditscore.compiled import logit, uncalibrated
 
 from .helpers import AUTH, application
 

@@ -326,3 +326,28 @@ def test_a_derived_feature_scores_the_same_in_pipeline_scorer_api_and_pyfunc(
     )
     served = mlflow.pyfunc.load_model(str(model_dir)).predict(X[bundle.features])
     np.testing.assert_allclose(served["probability_of_default"], want, rtol=0, atol=1e-9)
+
+
+def test_derived_features_are_players_of_the_reason_codes(derived_run) -> None:  # type: ignore[no-untyped-def]
+    """A derived feature is a contribution column like any input: contributions add up to
+    the model's log-odds for one application and for a frame alike, and it can be a
+    reason code with its configured text."""
+    result, df = derived_run
+    bundle = result.bundle
+    scorer = Scorer(bundle)
+    ex = scorer.explainer
+    assert ex is not None
+    assert set(DERIVED) <= set(ex.features)
+    X = df.drop(columns=["creditability"]).iloc[result.splits.test][bundle.features]
+    C = ex.contributions(X)
+    np.testing.assert_allclose(C.sum(axis=1), ex.log_odds(X), rtol=0, atol=1e-6)
+    rows = X.astype(object).where(X.notna(), None).to_dict(orient="records")
+    for i, app in enumerate(rows[:25]):
+        one, base = ex.explain_values(scorer._values(app))
+        np.testing.assert_allclose(one, C.iloc[i][ex.features].to_numpy(), rtol=0, atol=1e-9)
+        assert base == pytest.approx(C.iloc[i]["base_value"], abs=1e-9)
+    reasons = [r for app in rows for r in scorer.decide(app, explain=True).reasons]
+    derived_reasons = [r for r in reasons if r.feature in DERIVED]
+    assert derived_reasons, "no derived feature was ever a reason"
+    texts = {r.text.split(":")[0] for r in derived_reasons if r.feature == "credit_per_month"}
+    assert texts <= {"Loan amount per month"}

@@ -26,7 +26,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from creditscore.bundle import ModelBundle
-from creditscore.compiled import NotCompilableError, compile_model, verify
+from creditscore.compiled import NotCompilableError, compile_model, logit, verify
 from creditscore.compiled import trees as compiled_trees
 from creditscore.config import ProjectConfig, german_config
 from creditscore.data.infer import infer_config, render_yaml
@@ -37,6 +37,7 @@ from creditscore.data.split import split_indices
 from creditscore.exceptions import ScoringInputError
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.policy import DecisionPolicy
+from creditscore.reasons import BASE_VALUE
 from creditscore.scorer import Scorer
 
 PARITY = 1e-6  # the contract: compiled PD within 1e-6 of the pipeline's
@@ -332,6 +333,149 @@ def test_scoring_from_many_threads_gives_the_same_decisions(german_fit: Trained)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda r: scorer.decide(r).probability_of_default, rows * 4))
     assert results == expected * 4
+
+
+# ------------------------------------------------------------------------------ contributions
+# contributions (with the base) vs the log-odds: XGBoost sums its margin in float32; a blend
+# with an XGBoost member inherits some of it
+ADDS_UP = {"xgboost": 1e-5, "blend": 1e-6}
+REASON_PARTS = ("code", "feature", "text", "contribution")
+
+
+def log_odds_truth(model: Any, candidate: str, frame: pd.DataFrame) -> np.ndarray:
+    """The uncalibrated model's log-odds of bad, from the fitted estimator itself."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unseen categories in messy frames
+        if candidate in ("logistic", "scorecard"):
+            return np.asarray(model.decision_function(frame), dtype=np.float64)
+        if candidate == "lightgbm":
+            return np.asarray(model.predict(frame, raw_score=True), dtype=np.float64)
+        if candidate == "xgboost":
+            return np.asarray(model.predict(frame, output_margin=True), dtype=np.float64)
+        if candidate == "catboost":
+            raw = model.predict(frame, prediction_type="RawFormulaVal")
+            return np.asarray(raw, dtype=np.float64)
+        return logit(model.predict_proba(frame)[:, 1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_contributions_add_up_to_the_log_odds_on_every_test_row(
+    trained: Trained, candidate: str
+) -> None:
+    scorer = trained.scorer(candidate, "isotonic")
+    ex = scorer.explainer
+    assert ex is not None
+    assert scorer.fast_path == "compiled"
+    assert ex.features == trained.schema.names  # today the model's features are the fields
+    rows = trained.test_rows
+    for frame in (rows, messy(rows, trained, seed=4, unseen=True)):
+        C = ex.contributions(frame)
+        total = C.sum(axis=1).to_numpy()
+        tol = ADDS_UP.get(candidate, 1e-9)
+        np.testing.assert_allclose(total, ex.log_odds(frame), rtol=0, atol=tol)
+        truth = log_odds_truth(trained.models[candidate], candidate, frame)
+        np.testing.assert_allclose(total, truth, rtol=0, atol=tol)
+        assert np.ptp(C[BASE_VALUE]) == 0  # one base value (the reference) for everyone
+        assert (C[ex.features].abs().max() > 1e-6).sum() >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_contributions_of_a_row_alone_equal_the_row_in_a_batch(
+    trained: Trained, candidate: str
+) -> None:
+    scorer = trained.scorer(candidate, "sigmoid")
+    ex = scorer.explainer
+    assert ex is not None
+    rows = trained.test_rows
+    C = ex.contributions(rows)
+    names = trained.schema.names
+    for i, application in enumerate(records(rows)):
+        valid = scorer.validate(application)
+        alone, base = ex.explain_values([valid[n] for n in names])
+        np.testing.assert_array_equal(alone, C.iloc[i][ex.features].to_numpy(dtype=np.float64))
+        assert base == C[BASE_VALUE].iloc[i]
+        one = ex.explain_one(valid)
+        assert one == {**dict(zip(ex.features, alone.tolist(), strict=True)), BASE_VALUE: base}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", ["lightgbm", "mlp", "blend"])
+def test_contributions_of_large_frames_in_parallel_chunks_are_the_same(
+    german_fit: Trained, candidate: str
+) -> None:
+    from creditscore.compiled.base import PARALLEL_ROWS
+
+    ex = german_fit.scorer(candidate, "isotonic").explainer
+    assert ex is not None
+    rows = german_fit.test_rows
+    big = pd.concat([rows] * (PARALLEL_ROWS // len(rows) + 1), ignore_index=True)
+    whole = ex.contributions(big).to_numpy()
+    np.testing.assert_array_equal(
+        whole, np.tile(ex.contributions(rows).to_numpy(), (len(big) // len(rows), 1))
+    )
+
+
+def reason_tuples(frame: pd.DataFrame, i: int, k: int) -> list[tuple[Any, ...]]:
+    """Row ``i``'s reasons from score_frame's columns; checks the empty slots are empty."""
+    out = []
+    for slot in range(1, k + 1):
+        cells = [frame[f"reason_{slot}_{part}"].iloc[i] for part in REASON_PARTS]
+        if pd.isna(cells[0]):
+            assert all(pd.isna(c) for c in cells), cells
+            continue
+        assert not out or not pd.isna(frame[f"reason_{slot - 1}_code"].iloc[i])
+        out.append((str(cells[0]), str(cells[1]), str(cells[2]), float(cells[3])))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_score_frame_reason_columns_are_decides_codes_row_by_row(
+    trained: Trained, candidate: str
+) -> None:
+    scorer = trained.scorer(candidate, "isotonic")
+    rows = trained.test_rows
+    applications = records(rows)
+    columns = [f"reason_{s}_{p}" for s in range(1, 5) for p in REASON_PARTS]
+    seen = set()
+    outs = {}
+    for explain in (None, True, False):
+        out = outs[explain] = scorer.score_frame(rows, reasons=4, explain=explain)
+        assert list(out.columns) == [
+            "probability_of_default", "score", "risk_band", "decision", *columns,
+        ]  # fmt: skip
+        assert out.index.equals(rows.index)
+        for i, application in enumerate(applications):
+            d = scorer.decide(application, explain=explain)
+            assert d.decision == out["decision"].iloc[i]
+            want = [(r.code, r.feature, r.text, r.contribution) for r in d.reasons]
+            assert reason_tuples(out, i, 4) == want
+            if explain is None:  # by default: declines and referrals only
+                assert not want or d.decision != "approve"
+            seen.add((explain, bool(want)))
+    assert (True, True) in seen  # explain=True: every row has reasons
+    assert (False, True) not in seen  # explain=False: none
+    two = scorer.score_frame(rows, reasons=2, explain=True)
+    assert [c for c in two.columns if c.startswith("reason_")] == columns[:8]
+    for col in columns[:8]:
+        assert two[col].astype(object).equals(outs[True][col].astype(object)), col
+
+
+def test_score_frame_reason_codes_read_other_spellings_as_the_schema_level(
+    small_german: Trained,
+) -> None:
+    scorer = Scorer(bundle(small_german.models["logistic"], small_german, "lr"))
+    rows = small_german.test_rows.iloc[:40]
+    clean = scorer.score_frame(rows, reasons=4, explain=True)
+    shouted = rows.copy()
+    for col in small_german.categorical:
+        shouted[col] = ["  " + str(v).upper() + " " for v in shouted[col]]
+    loud = scorer.score_frame(shouted, reasons=4, explain=True)
+    for col in clean.columns:
+        assert clean[col].astype(object).equals(loud[col].astype(object)), col
+    assert clean["reason_1_code"].notna().all()
 
 
 # ------------------------------------------------------------------------------ fallback

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import re
 import warnings
 from typing import Any
@@ -14,12 +16,12 @@ from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 
 from creditscore.bundle import ModelBundle
+from creditscore.compiled import logit, uncalibrated
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
-from creditscore.explain.engines import logit, uncalibrated
-from creditscore.explain.reasons import BASE_VALUE, Explainer, ReasonCode, reason_code_id
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.policy import DecisionPolicy
+from creditscore.reasons import BASE_VALUE, Explainer, ReasonCode, reason_code_id
 
 TARGET = "creditability"
 SENSITIVE = ["personal_status_and_sex", "age_in_years", "foreign_worker"]
@@ -203,6 +205,40 @@ def test_mlp_contributions_sum_and_are_stable(data: Any) -> None:
     for i in range(0, 60, 15):
         row = rows.iloc[i].to_dict()
         assert ex.reasons(row) == ex.reason_codes(row, C.iloc[i])
+    # the same values as the permutation engine before the compiled MLP (its formula below)
+    reference = pd.DataFrame([ex.typical])[list(X.columns)]
+    old = _old_permutation_shapley(pipe, rows.iloc[:20], reference, list(X.columns))
+    np.testing.assert_allclose(C[list(X.columns)].iloc[:20], old, rtol=0, atol=1e-9)
+
+
+def _old_permutation_shapley(
+    pipe: Any, rows: pd.DataFrame, reference: pd.DataFrame, features: list[str]
+) -> np.ndarray:
+    """The former engine's antithetic permutation Shapley values of ``logit p`` against the
+    reference: 10 orders drawn with seed 0 (numpy's default_rng), each also reversed; a
+    coalition takes its features' encoded columns from the row, the rest from the reference;
+    the model's own ``predict_proba`` scores every coalition."""
+    owners = _owners(pipe, features)
+    a = len(features)
+    rng = np.random.default_rng(0)
+    perms = [rng.permutation(a) for _ in range(10)]
+    orders = perms + [p[::-1] for p in perms]
+    Zr = np.asarray(pipe[:-1].transform(reference), dtype=np.float64)
+    out = np.zeros((len(rows), a))
+    for i in range(len(rows)):
+        Z = np.asarray(pipe[:-1].transform(rows.iloc[[i]]), dtype=np.float64)
+        masks = []
+        for order in orders:
+            inside = np.zeros(a, dtype=bool)
+            masks.append(inside.copy())
+            for f in order:
+                inside[f] = True
+                masks.append(inside.copy())
+        M = np.asarray(masks)[:, owners]
+        v = logit(pipe[-1].predict_proba(np.where(M, Z, Zr))[:, 1]).reshape(len(orders), a + 1)
+        for s, order in enumerate(orders):
+            out[i, order] += np.diff(v[s])
+    return out / len(orders)
 
 
 @pytest.mark.parametrize("name", ["logistic", "scorecard", "lightgbm", "random_forest"])
@@ -363,35 +399,174 @@ def test_global_explanations_and_lime(pipes: dict[str, Any], data: Any, tmp_path
     assert all(w["feature"] in X.columns for w in lime["weights"])
 
 
-def test_forest_kernel_gives_shaps_baseline_shapley_values(data: Any) -> None:
-    """Our numba kernel plays shap's interventional game with one background row."""
-    import shap
+# ------------------------------------------------------------------------------ references
+def _owners(pipe: Any, features: list[str]) -> np.ndarray:
+    """Feature (position in ``features``) of each column the pipeline's preprocessing makes,
+    read from its output names: the feature, its missing indicator or one of its levels."""
+    prep = pipe[1]
+    ct = prep[0] if hasattr(prep, "steps") else prep  # the MLP's ends in a float32 step
+    out = []
+    for name in ct.get_feature_names_out():
+        match = [
+            i
+            for i, f in enumerate(features)
+            if name in (f, f"missingindicator_{f}") or str(name).startswith(f + "_")
+        ]
+        assert match, name
+        out.append(max(match, key=lambda i: len(features[i])))
+    return np.asarray(out)
 
-    from creditscore.explain.engines import encode_pipeline
-    from creditscore.explain.forest_shap import ForestArrays, supported
 
-    X, y, numeric, categorical = data
+def _by_feature(values: np.ndarray, owners: np.ndarray, n_features: int) -> np.ndarray:
+    out = np.zeros((values.shape[0], n_features))
+    np.add.at(out.T, owners, values.T)
+    return out
+
+
+def _float32(a: Any) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("name", ["random_forest", "xgboost", "catboost"])
+def test_tree_contributions_equal_shaps_interventional_values(
+    name: str, pipes: dict[str, Any], data: Any
+) -> None:
+    """Ours: baseline Shapley values against the typical applicant on the compiled trees;
+    shap's ``TreeExplainer(model, data=reference, feature_perturbation="interventional")``
+    on the encoded rows plays the same game, column by column."""
+    shap = pytest.importorskip("shap")
+    from creditscore.compiled import to_log_odds
+    from creditscore.compiled.trees import floor32
+
+    X, _, numeric, categorical = data
     X = X.copy()
-    X.loc[X.index[::7], "credit_amount"] = np.nan  # missing values take the learnt side
-    # on ordinal codes and raw numbers (float32 numbers all): shap rounds the forest's
-    # float64 thresholds to float32, which moves a standardised value lying between the two
-    # to the other side than scikit-learn (and our kernel) send it
-    ordinal = dataclasses.replace(CATALOG["random_forest"], family="ordinal")
-    ctx = Context(numeric, categorical, seed=0, n_jobs=1)
-    pipe = ordinal.pipeline({"n_estimators": 60}, ctx).fit(X.iloc[:700], y[:700])
-    model = encode_pipeline(pipe, InputSchema.from_frame(X, numeric, categorical))
-    assert supported(model.estimator)
-    enc = model.encoder
-    Z = enc.encode({f: X[f].to_numpy(dtype=object) for f in enc.features}, len(X))[:200]
-    ref = np.nanmedian(Z, axis=0)[None, :]
+    X.loc[X.index[::7], "credit_amount"] = np.nan  # missing values take their learnt side
+    pipe = pipes[name]
+    ex = Explainer.from_bundle(_bundle(pipe, X, numeric, categorical, SENSITIVE))
+    rows = X.iloc[700:900]
+    reference = pd.DataFrame([ex.typical])[list(X.columns)]
+    model = pipe[-1]
+    if name == "random_forest":
+        # the trees compare float32 inputs with float64 thresholds; shap rounds thresholds to
+        # float32. Thresholds snapped to the float32 below them decide every float32 input
+        # the same way, for both.
+        model = copy.deepcopy(model)
+        for est in model.estimators_:
+            t = est.tree_
+            t.threshold[:] = np.where(t.children_left >= 0, floor32(t.threshold), t.threshold)
+        np.testing.assert_array_equal(
+            model.predict_proba(pipe[:-1].transform(rows)), pipe.predict_proba(rows)
+        )
+    Z, Zr = _float32(pipe[:-1].transform(rows)), _float32(pipe[:-1].transform(reference))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.TreeExplainer(
-            model.estimator, data=ref, feature_perturbation="interventional", model_output="raw"
+            model, data=Zr, feature_perturbation="interventional", model_output="raw"
         )
-        expected = np.asarray(explainer.shap_values(Z, check_additivity=False))[..., -1]
-    ours = ForestArrays(model.estimator).shapley(Z, ref[0])
-    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-7)
-    p = model.estimator.predict_proba(Z)[:, 1]
-    p_ref = model.estimator.predict_proba(ref)[0, 1]
-    np.testing.assert_allclose(ours.sum(axis=1), p - p_ref, rtol=0, atol=1e-12)
+        values = np.asarray(explainer.shap_values(Z, check_additivity=False))
+    values = values[..., -1] if values.ndim == 3 else values
+    features = list(X.columns)
+    expected = _by_feature(values, _owners(pipe, features), len(features))
+    if name == "random_forest":  # probabilities, mapped to log-odds as ours are
+        expected, _ = to_log_odds(expected, np.full(len(rows), pipe.predict_proba(reference)[0, 1]))
+    ours = ex.contributions(rows)[features].to_numpy()
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=2e-7)  # shap sums in float32
+    assert np.abs(ours).max() > 0.05
+
+
+def _exact_shapley(value: Any, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Shapley values of ``S -> value(x on S, r elsewhere)`` by enumerating every coalition
+    of the columns where ``x`` and ``r`` differ."""
+    differ = [j for j in range(len(x)) if not (x[j] == r[j] or (np.isnan(x[j]) and np.isnan(r[j])))]
+    m = len(differ)
+    subsets = np.arange(2**m)
+    rows = np.repeat(r[None, :], 2**m, axis=0)
+    for b, j in enumerate(differ):
+        on = (subsets >> b) & 1 == 1
+        rows[on, j] = x[j]
+    v = value(rows)
+    size = np.array([bin(s).count("1") for s in subsets])
+    phi = np.zeros(len(x))
+    for b, j in enumerate(differ):
+        without = subsets[(subsets >> b) & 1 == 0]
+        k = size[without]
+        w = np.array([math.factorial(i) * math.factorial(m - i - 1) for i in k]) / math.factorial(m)
+        phi[j] = float(np.sum(w * (v[without | (1 << b)] - v[without])))
+    return phi
+
+
+def test_lightgbm_contributions_are_exact_shapley_values(pipes: dict[str, Any], data: Any) -> None:
+    """With native categorical splits (which shap's tree parser does not read), checked
+    against the definition: every coalition scored by LightGBM itself."""
+    X, _, numeric, categorical = data
+    pipe = pipes["lightgbm"]
+    ex = Explainer.from_bundle(_bundle(pipe, X, numeric, categorical, SENSITIVE))
+    reference = pd.DataFrame([ex.typical])[list(X.columns)]
+    Zr = np.asarray(pipe[:-1].transform(reference), dtype=np.float64)[0]
+    booster = pipe[-1].booster_
+    names = [str(n) for n in pipe[1].get_feature_names_out()]
+    checked = 0
+    for i in range(700, 1000):
+        row = X.iloc[[i]]
+        Z = np.asarray(pipe[:-1].transform(row), dtype=np.float64)[0]
+        if int(np.sum(Zr != Z)) > 12:  # keep the enumeration small
+            continue
+        exact = _exact_shapley(lambda M: booster.predict(M, raw_score=True), Z, Zr)
+        ours = ex.contributions(row).iloc[0]
+        np.testing.assert_allclose([ours[n] for n in names], exact, rtol=0, atol=1e-10)
+        checked += 1
+        if checked == 8:
+            break
+    assert checked >= 4
+
+
+def test_blend_contributions_combine_the_members_on_the_probability_scale(
+    pipes: dict[str, Any], data: Any
+) -> None:
+    """A soft vote's contributions: each member's, times (p_m - p_m(base)) / (z_m - b_m),
+    averaged with the weights, mapped to the blend's log-odds."""
+    from creditscore.compiled import to_log_odds
+
+    X, y, numeric, categorical = data
+    members = [("logistic", pipes["logistic"]), ("xgboost", pipes["xgboost"])]
+    blend = VotingClassifier([(n, clone(p)) for n, p in members], voting="soft", weights=[1, 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        blend.fit(X.iloc[:700], y[:700])
+    rows = X.iloc[700:800]
+    ex = Explainer.from_bundle(_bundle(blend, X, numeric, categorical, SENSITIVE))
+    psi, p0 = np.zeros((len(rows), len(X.columns))), np.zeros(len(rows))
+    for fitted, w in zip(blend.estimators_, [0.25, 0.75], strict=True):
+        member = Explainer.from_bundle(_bundle(fitted, X, numeric, categorical, SENSITIVE))
+        C = member.contributions(rows)
+        b = C[BASE_VALUE].to_numpy()
+        C = C[list(X.columns)].to_numpy()
+        z = C.sum(axis=1) + b
+        p, pb = 1 / (1 + np.exp(-z)), 1 / (1 + np.exp(-b))
+        psi += w * C * ((p - pb) / (z - b))[:, None]
+        p0 += w * pb
+    expected, base = to_log_odds(psi, p0)
+    got = ex.contributions(rows)
+    np.testing.assert_allclose(got[list(X.columns)], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got[BASE_VALUE], base, rtol=0, atol=1e-12)
+
+
+def test_a_model_without_a_compiled_form_is_explained_through_the_pipeline(
+    pipes: dict[str, Any], data: Any
+) -> None:
+    """Extra trees have no compiled form: permutation Shapley values on the raw inputs,
+    scored by the pipeline, still add up to its log-odds."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    X, y, numeric, categorical = data
+    pipe = clone(pipes["random_forest"])
+    pipe.steps[-1] = ("model", ExtraTreesClassifier(n_estimators=20, max_depth=5, random_state=0))
+    pipe.fit(X.iloc[:700], y[:700])
+    ex = Explainer.from_bundle(_bundle(pipe, X, numeric, categorical, SENSITIVE))
+    assert ex.method == "permutation"
+    assert "no compiled form" in ex.description
+    rows = X.iloc[700:720]
+    C = ex.contributions(rows)
+    np.testing.assert_allclose(C.sum(axis=1), logit(pipe.predict_proba(rows)[:, 1]), atol=1e-9)
+    row = rows.iloc[3].to_dict()
+    assert ex.reasons(row) == ex.reason_codes(row, C.iloc[3])

@@ -44,7 +44,7 @@ def explain(
 
     Example: creditscore explain --row 3   (row 3 of the bundled German data, champion model)
     """
-    from creditscore.explain.reasons import BASE_VALUE
+    from creditscore.reasons import BASE_VALUE
     from creditscore.scorer import MAX_REASONS, Scorer
 
     bundle, label = load_bundle(version, model, name, config)

@@ -17,6 +17,12 @@ model, once, into plain data:
   (clipping, dtype and all) or Platt's sigmoid; a soft-voting blend the (weighted) mean
   of its members (``graph`` holds these nodes and the entry points).
 
+The same compiled form gives contributions (:meth:`CompiledModel.contributions`, see
+:mod:`creditscore.compiled.contributions`): per-feature shares of the uncalibrated model's
+log-odds of bad, exact for the linear models, baseline Shapley values against the typical
+applicant on the compiled trees and MLP layers, for one application or a frame. This
+package is the only code that reads a fitted pipeline's internals.
+
 Exact, not approximate: every step repeats the library's own arithmetic (same dtypes,
 same order of operations), and :func:`compile_model` checks the result against the
 pipeline on probe applications built from the bundle's schema (missing values, every
@@ -29,14 +35,31 @@ threads; batch scoring splits large frames across a small thread pool (the tree 
 release the GIL).
 """
 
-from creditscore.compiled.base import TOLERANCE, NotCompilableError
-from creditscore.compiled.graph import CompiledModel, compile_model, probe_frame, verify
+from creditscore.compiled.base import TOLERANCE, UNSEEN, NotCompilableError
+from creditscore.compiled.contributions import (
+    PD_EPS,
+    Contributions,
+    PipelineContributions,
+    logit,
+    to_log_odds,
+    uncalibrated,
+)
+from creditscore.compiled.graph import CompiledModel, compile_model, verify
+from creditscore.compiled.probes import probe_application, probe_frame
 
 __all__ = [
+    "PD_EPS",
     "TOLERANCE",
+    "UNSEEN",
     "CompiledModel",
+    "Contributions",
     "NotCompilableError",
+    "PipelineContributions",
     "compile_model",
+    "logit",
+    "probe_application",
     "probe_frame",
+    "to_log_odds",
+    "uncalibrated",
     "verify",
 ]

@@ -30,8 +30,21 @@ from creditscore.compiled.base import (
     executor,
     require,
 )
+from creditscore.compiled.contributions import (
+    METHODS,
+    N_PERMUTATIONS,
+    Contributions,
+    Game,
+    LevelShares,
+    build_game,
+    build_permutation_game,
+    game_log_odds,
+    model_features,
+    reference_frame,
+)
 from creditscore.compiled.inputs import Cleaner, Encoder, Frame, LinearEncoder, TreeEncoder
 from creditscore.compiled.linear import MLP, FusedLogistic, Logistic, Scorecard, tanh_sigmoid
+from creditscore.compiled.probes import probe_frame, raw_variants
 from creditscore.compiled.trees import CatBoost, LightGBM, SklearnForest, XGBoost
 from creditscore.data.schema import InputSchema
 
@@ -300,12 +313,62 @@ def compile_node(est: Any, schema: InputSchema) -> Node:
 
 
 class CompiledModel:
-    """The bundle model's probability of default, for one application or a frame."""
+    """The bundle model's probability of default, for one application or a frame, and
+    (:meth:`contributions`) the uncalibrated model's contributions to its log-odds."""
 
     def __init__(self, root: Node, schema: InputSchema) -> None:
         self._root = root
+        self.schema = schema
         self.names = schema.names
         self.description = root.label
+
+    @property
+    def uncalibrated(self) -> Node:
+        """The node inside the calibration (the root itself without one)."""
+        root = self._root
+        if isinstance(root, CalibratedNode):
+            return root.parts[0][0]
+        return root
+
+    @property
+    def features(self) -> list[str]:
+        """The model's features (its cleaners' output columns), the schema's fields first."""
+        return model_features(self.schema, self._root.cleaners)
+
+    def contributions(
+        self,
+        reference: Values,
+        level_shares: LevelShares | None = None,
+        *,
+        method: str = "auto",
+        n_permutations: int = N_PERMUTATIONS,
+        seed: int = 0,
+    ) -> Contributions:
+        """Contributions of the uncalibrated model to its log-odds of bad.
+
+        ``reference``: one validated application in schema order (the Profile's typical
+        applicant): what the Shapley games play against. ``level_shares``: training share of
+        each level (``None``: missing) per categorical feature, the logistic's centring.
+        ``method="permutation"`` plays the model-agnostic permutation game for any model
+        (``n_permutations`` orders, each also walked backwards, drawn with ``seed``).
+        """
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        node = self.uncalibrated
+        features = self.features
+        index = {f: i for i, f in enumerate(features)}
+        ref = Frame(reference_frame(self.schema, reference))
+        game: Game
+        if method == "permutation":
+            game = build_permutation_game(node, index, ref, n_permutations, seed)
+        else:
+            game = build_game(node, index, ref, level_shares or {}, n_permutations, seed)
+        return Contributions(
+            game,
+            features,
+            proba=lambda frame: np.asarray(node.response(frame, "proba"), dtype=np.float64),
+            log_odds=lambda frame: game_log_odds(game, frame),
+        )
 
     def special_codes(self) -> dict[str, list[Any]]:
         """Values each column treats as missing (the InputCleaners' special codes)."""
@@ -356,62 +419,6 @@ def compile_model(model: Any, schema: InputSchema, *, check: bool = True) -> Com
     if check:
         verify(compiled, model, schema)
     return compiled
-
-
-def probe_frame(schema: InputSchema, n: int = 200, seed: int = 0) -> pd.DataFrame:
-    """Valid applications spanning the schema: ranges, every category, missing values."""
-    rng = np.random.default_rng(seed)
-    data: dict[str, Any] = {}
-    for f in schema.fields:
-        if f.kind == "numeric":
-            lo = f.minimum if f.minimum is not None else -1.0
-            hi = f.maximum if f.maximum is not None else 1.0
-            x = rng.uniform(lo, hi, n)
-            if f.integer:
-                x = np.round(x)
-            x[:2] = [lo, hi]
-            x[rng.random(n) < 0.08] = np.nan
-            data[f.name] = x
-        elif f.kind == "date":  # read by derived features: ISO dates over a century
-            days = rng.integers(-20000, 20000, n)
-            dates = (np.datetime64("1970-01-01") + days).astype(str).astype(object)
-            dates[rng.random(n) < 0.08] = None
-            data[f.name] = dates
-        else:
-            cats = list(f.categories or [])
-            values = np.array(
-                [cats[i % len(cats)] for i in rng.permutation(n)] if cats else [None] * n,
-                dtype=object,
-            )
-            values[rng.random(n) < 0.08] = None
-            data[f.name] = values
-    return pd.DataFrame(data, columns=schema.names)
-
-
-def raw_variants(
-    valid: pd.DataFrame, schema: InputSchema, special: dict[str, list[Any]]
-) -> pd.DataFrame:
-    """``valid`` as clients really send it: other case and spacing, unseen categories,
-    special codes, numbers as text. Only batch scoring accepts these unvalidated."""
-    out = valid.astype(object).copy()
-    n = len(out)
-    for k, f in enumerate(schema.fields):
-        col = out[f.name].to_numpy(dtype=object, copy=True)
-        for i in range(n):
-            v, pick = col[i], (i + k) % 7
-            if f.kind == "categorical" and isinstance(v, str):
-                if pick == 1:
-                    col[i] = v.upper()
-                elif pick == 2:
-                    col[i] = "  " + v.replace(" ", "   ") + " "
-                elif pick == 3:
-                    col[i] = "no such category"
-            elif f.kind == "numeric" and pick == 4 and v is not None and v == v:
-                col[i] = str(v)
-            if pick == 5 and special.get(f.name):
-                col[i] = special[f.name][i % len(special[f.name])]
-        out[f.name] = col
-    return out
 
 
 def verify(compiled: CompiledModel, model: Any, schema: InputSchema) -> float:

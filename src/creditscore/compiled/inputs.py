@@ -21,7 +21,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from creditscore.compiled.base import UNSEEN, Values, require
+from creditscore.compiled.base import Values, require
+from creditscore.compiled.probes import category_probes, cleaned_probe_frame
 from creditscore.data.schema import InputSchema
 from creditscore.features.derived import RowEvaluator, date_days, evaluate_frame
 from creditscore.features.preprocess import InputCleaner, _to_float32, canonical_key
@@ -37,7 +38,12 @@ class CategoryCodes:
 
 
 class Cleaner:
-    """A fitted :class:`InputCleaner` as lookups, for one application or a whole frame."""
+    """A fitted :class:`InputCleaner` as lookups, for one application or a whole frame.
+
+    ``features`` are the cleaner's output columns, the model's features (numbers first,
+    then categories): contributions are keyed by them, looked up by name, so a column the
+    cleaner derives from several inputs would be one player of its own.
+    """
 
     def __init__(self, cleaner: InputCleaner, schema: InputSchema) -> None:
         require(type(cleaner) is InputCleaner, "the pipeline does not start with InputCleaner")
@@ -47,6 +53,7 @@ class Cleaner:
         # after the inputs, from positions past the schema's (see ``extend``)
         self.derived = [str(c) for c in getattr(cleaner, "derived_names_", [])]
         self.numeric = [*self.inputs, *self.derived]
+        self.features = [*self.numeric, *self.categorical]
         fields = {f.name: f for f in schema.fields}
         for col in self.inputs:
             require(
@@ -190,40 +197,6 @@ class Frame:
         return self._factors[column]
 
 
-def probe_frame(
-    cleaner: Cleaner, columns: Sequence[str], values: dict[str, list[Any]]
-) -> pd.DataFrame:
-    """A cleaned frame (InputCleaner's output) whose column ``c`` cycles through ``values[c]``."""
-    n = max([len(v) for v in values.values()] + [1])
-    data: dict[str, Any] = {}
-    for col in columns:
-        if values.get(col):
-            cycle = values[col]
-            data[col] = [cycle[i % len(cycle)] for i in range(n)]
-        elif col in cleaner.numeric:
-            data[col] = [0.0] * n
-        else:
-            data[col] = [cleaner.known_values(col)[0] if cleaner.known_values(col) else np.nan] * n
-    frame = pd.DataFrame(data, columns=list(columns))
-    for col in columns:
-        if col in cleaner.numeric:
-            frame[col] = frame[col].astype("float64")
-        else:
-            frame[col] = frame[col].astype(object)
-    return frame
-
-
-def category_probes(
-    cleaner: Cleaner, extra: dict[str, list[str]] | None = None
-) -> dict[str, list[Any]]:
-    """Per categorical column: every known value, then missing, then an unseen value."""
-    out: dict[str, list[Any]] = {}
-    for col in cleaner.categorical:
-        known = sorted(set(cleaner.known_values(col)) | set((extra or {}).get(col, [])))
-        out[col] = [*known, np.nan, UNSEEN]
-    return out
-
-
 def probe_categories(
     cleaner: Cleaner, ct: Any, categories: Sequence[Any]
 ) -> tuple[dict[str, list[Any]], np.ndarray]:
@@ -236,7 +209,7 @@ def probe_categories(
             for c, cats in zip(cleaner.categorical, categories, strict=True)
         },
     )
-    frame = probe_frame(cleaner, [*cleaner.numeric, *cleaner.categorical], probes)
+    frame = cleaned_probe_frame(cleaner, cleaner.features, probes)
     return probes, np.asarray(ct.transform(frame), dtype=np.float64)
 
 
@@ -250,7 +223,15 @@ def codes_from_probe(values: list[Any], results: list[Any]) -> CategoryCodes:
 
 
 class Encoder(Protocol):
+    """Validated values or a raw frame -> the model's input matrix.
+
+    ``owner[j]`` is the position in ``features`` (the cleaner's output columns) of the
+    feature that matrix column ``j`` comes from.
+    """
+
     width: int
+    features: list[str]
+    owner: np.ndarray
 
     def one(self, values: Values) -> list[float]: ...
     def many(self, frame: Frame) -> np.ndarray: ...
@@ -283,8 +264,10 @@ class TreeEncoder:
                 "numeric block of the ordinal family is not a passthrough",
             )
         self.cleaner = cleaner
+        self.features = cleaner.features
         n_num = len(cleaner.numeric)
         self.width = n_num + len(cleaner.categorical)
+        self.owner = np.arange(self.width, dtype=np.int64)
         self.codes: dict[str, CategoryCodes] = {}
         if cat is not None:
             require(type(cat) is OrdinalEncoder, "categorical block is not an OrdinalEncoder")
@@ -336,6 +319,7 @@ class LinearEncoder:
             self.float32 = True
         num, cat = column_transformer_blocks(ct, cleaner)
         self.cleaner = cleaner
+        self.features = cleaner.features
         n_num = len(cleaner.numeric)
         width_num = ct.output_indices_["num"].stop
         self.width = ct.output_indices_["cat"].stop if cleaner.categorical else width_num
@@ -366,6 +350,7 @@ class LinearEncoder:
                 self.mean = np.asarray(scaler.mean_, dtype=np.float64)
             if scaler.scale_ is not None and scaler.with_std:
                 self.scale = np.asarray(scaler.scale_, dtype=np.float64)
+        owner = [*range(n_num), *self.indicator]
         # categorical block: SimpleImputer(constant) -> OneHotEncoder, probed value by value
         self.codes: dict[str, CategoryCodes] = {}
         if cat is not None:
@@ -390,8 +375,11 @@ class LinearEncoder:
                     )
                     results.append(int(offset + hot[0]) if len(hot) else -1)
                 self.codes[col] = codes_from_probe(probes[col], results)
+                owner += [n_num + j] * sizes[j]
                 offset += sizes[j]
             require(offset == self.width, "one-hot widths do not add up")
+        require(len(owner) == self.width, "encoded columns without a feature")
+        self.owner = np.asarray(owner, dtype=np.int64)
         self.numeric_plan = [
             (pos, special, float(self.median[j]), float(self.mean[j]), float(self.scale[j]))
             for j, (pos, special) in enumerate(cleaner.numeric_plan())

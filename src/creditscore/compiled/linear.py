@@ -23,10 +23,9 @@ from creditscore.compiled.inputs import (
     Cleaner,
     Frame,
     LinearEncoder,
-    category_probes,
     codes_from_probe,
-    probe_frame,
 )
+from creditscore.compiled.probes import category_probes, cleaned_probe_frame
 
 
 class Kernel(Protocol):
@@ -140,6 +139,12 @@ class FusedLogistic:
         return z
 
 
+def torch_array(tensor: Any) -> np.ndarray:
+    """A torch tensor's values as a float64 NumPy array of our own (the one torch reader)."""
+    out: np.ndarray = tensor.detach().cpu().double().numpy().copy()
+    return out
+
+
 class MLP:
     """``TorchMLPClassifier`` (eval mode): Linear, BatchNorm folded in, ReLU (numba)."""
 
@@ -156,26 +161,19 @@ class MLP:
             kind = type(layer).__name__
             if kind == "Linear":
                 require(pending is None, "two Linear layers in a row")
-                W = layer.weight.detach().cpu().double().numpy().copy()
-                b = (
-                    layer.bias.detach().cpu().double().numpy().copy()
-                    if layer.bias is not None
-                    else np.zeros(W.shape[0])
-                )
+                W = torch_array(layer.weight)
+                b = torch_array(layer.bias) if layer.bias is not None else np.zeros(W.shape[0])
                 pending = (W, b)
             elif kind == "BatchNorm1d":
                 require(pending is not None and layer.track_running_stats, "unexpected BatchNorm")
                 assert pending is not None
-                mean = layer.running_mean.detach().cpu().double().numpy()
-                var = layer.running_var.detach().cpu().double().numpy()
+                mean = torch_array(layer.running_mean)
+                var = torch_array(layer.running_var)
                 alpha = 1.0 / np.sqrt(var + layer.eps)
                 beta = -mean * alpha
                 if layer.affine:
-                    gamma = layer.weight.detach().cpu().double().numpy()
-                    alpha, beta = (
-                        alpha * gamma,
-                        beta * gamma + layer.bias.detach().cpu().double().numpy(),
-                    )
+                    gamma = torch_array(layer.weight)
+                    alpha, beta = alpha * gamma, beta * gamma + torch_array(layer.bias)
                 W, b = pending
                 pending = (W * alpha[:, None], b * alpha + beta)
             elif kind == "ReLU":
@@ -199,6 +197,9 @@ class MLP:
         self.k = kernels()
         self.weights = tuple(np.ascontiguousarray(W) for W, _, _ in layers)
         self.biases = tuple(np.ascontiguousarray(b) for _, b, _ in layers)
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        return self._logit(X)
 
     def _logit(self, X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape[0])
@@ -259,7 +260,7 @@ class Scorecard:
                 self.edges[name] = splits
                 first = splits[0] - 1.0 if splits else 0.0
                 probes[name] = [first, *splits, math.nan]
-        frame = probe_frame(cleaner, list(model.input_columns_), probes)
+        frame = cleaned_probe_frame(cleaner, list(model.input_columns_), probes)
         contrib = model.contributions(frame)
         require(list(contrib.columns) == self.features, "scorecard contribution columns differ")
         self.plan: list[tuple[int, Any, Any]] = []  # (schema position, edges | None, lookup)

@@ -51,6 +51,100 @@ class Tree:
         return self.left < 0
 
 
+@dataclass(frozen=True)
+class TreeGame:
+    """An ensemble as :func:`creditscore.compiled.shapley.tree_shapley` walks it.
+
+    The ensemble's output is ``add + mult * (sum of the trees' leaves)``: the log-odds for
+    the boosters, the probability of class 1 for a forest (``probability``).
+    """
+
+    nodes: np.ndarray  # shapley.SHAP_NODE, every tree's nodes, children as global indices
+    roots: np.ndarray
+    value: np.ndarray  # float64 leaf values (0 at splits)
+    cat_bits: np.ndarray  # uint32 category bitsets of LightGBM's categorical splits
+    depth: int  # most splits on one path
+    float32: bool  # the model compares float32 inputs
+    mult: float
+    add: float
+    probability: bool
+    oblivious: tuple[np.ndarray, ...] | None = None  # CatBoost's level arrays (own kernel)
+
+
+def tree_game(
+    trees: list[Tree],
+    split: Any,
+    *,
+    cat_bits: np.ndarray | None = None,
+    float32: bool,
+    mult: float = 1.0,
+    add: float = 0.0,
+    probability: bool = False,
+    oblivious: tuple[np.ndarray, ...] | None = None,
+) -> TreeGame:
+    """Flatten ``trees`` into one node table; ``split(tree)`` gives each node's threshold,
+    column and kind (``t``, ``f``, ``k``, and ``cs``/``cl`` for category bitsets)."""
+    from creditscore.compiled.shapley import SHAP_NODE
+
+    parts, values, roots = [], [], []
+    offset = depth = 0
+    for t in trees:
+        n = len(t.left)
+        rec = np.zeros(n, dtype=SHAP_NODE)
+        leaf = t.is_leaf
+        fields = split(t) if t.fields else {}
+        for name in ("t", "f", "k", "cs", "cl"):
+            if name in fields:
+                rec[name] = np.where(leaf, 0, fields[name])
+        rec["l"] = np.where(leaf, -1, t.left + offset)
+        rec["r"] = np.where(leaf, -1, t.right + offset)
+        stack = [(0, 0)]
+        while stack:
+            node, d = stack.pop()
+            if leaf[node]:
+                depth = max(depth, d)
+            else:
+                stack += [(int(t.left[node]), d + 1), (int(t.right[node]), d + 1)]
+        parts.append(rec)
+        values.append(np.where(leaf, t.value, 0.0).astype(np.float64))
+        roots.append(offset)
+        offset += n
+    return TreeGame(
+        nodes=np.concatenate(parts),
+        roots=np.asarray(roots, dtype=np.int64),
+        value=np.concatenate(values),
+        cat_bits=cat_bits if cat_bits is not None else np.zeros(1, dtype=np.uint32),
+        depth=depth,
+        float32=float32,
+        mult=mult,
+        add=add,
+        probability=probability,
+        oblivious=oblivious,
+    )
+
+
+def threshold_split(t: Tree) -> dict[str, np.ndarray]:
+    """``x <= t`` splits stored as (float32 threshold, ``column << 1 | NaN goes left``)."""
+    flag = t.fields["f"].astype(np.int64)
+    return {
+        "t": t.fields["t"].astype(np.float64),
+        "f": flag >> 1,
+        "k": (flag & 1) * 4,
+    }
+
+
+def lightgbm_split(t: Tree) -> dict[str, np.ndarray]:
+    k = t.fields["k"].astype(np.int64)
+    small = (k & 3) == 3  # one-word category sets: the general bitset holds them too
+    return {
+        "t": t.fields["t"],
+        "f": t.fields["f"],
+        "k": np.where(small, (k & ~3) | 2, k),
+        "cs": t.fields["cs"],
+        "cl": t.fields["cl"],
+    }
+
+
 class Trees:
     """An ensemble's trees, laid out for a kernel of :mod:`creditscore.compiled.kernels`."""
 
@@ -173,6 +267,10 @@ class SklearnForest:
                     {"t": floor32(t.threshold), "f": np.maximum(t.feature, 0) * 2 + missing_left},
                 )
             )
+        self.n_trees = len(model.estimators_)
+        self.game = tree_game(
+            trees, threshold_split, float32=True, mult=1.0 / self.n_trees, probability=True
+        )
         forest = Trees(trees)
         roots, depth, nodes, leaf_value = forest.levels(k.NODE, np.float64, {"t": np.inf, "f": 1})
         deepest = int(depth.max())
@@ -187,7 +285,6 @@ class SklearnForest:
         else:
             self.layout = "level by level"
             self._sum = self._single
-        self.n_trees = len(model.estimators_)
 
     def decision_one(self, x: list[float]) -> float:
         raise NotImplementedError
@@ -202,6 +299,11 @@ class SklearnForest:
         out = np.empty(X.shape[0])
         self._sum(np.ascontiguousarray(X, dtype=np.float32), out)
         return out / self.n_trees
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        from creditscore.compiled.contributions import logit
+
+        return logit(self.proba(X))
 
 
 class LightGBM:
@@ -291,6 +393,9 @@ class LightGBM:
                 [t.fields["f"][(t.fields["k"] & 3) == 3] for t in trees if t.fields] or [[]]
             )
         ).astype(np.int64)
+        self.game = tree_game(
+            trees, lightgbm_split, cat_bits=cat_bits, float32=False, mult=self.sigmoid
+        )
         forest = Trees(trees)
         roots, depth, nodes, leaf_value = forest.levels(
             k.LGBM_NODE, np.float64, {"t": np.inf, "k": 4}
@@ -356,6 +461,9 @@ class LightGBM:
     def proba(self, X: np.ndarray) -> np.ndarray:
         # LightGBM's binary ConvertOutput: 1 / (1 + exp(-sigmoid * raw)), in double
         return 1.0 / (1.0 + np.exp(-self.sigmoid * self.decision(X)))
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.sigmoid * self.decision(X))
 
 
 class XGBoost:
@@ -425,6 +533,7 @@ class XGBoost:
             self._margin = self._single
         raw = str(learner["learner_model_param"]["base_score"]).strip("[]").split(",")[0]
         self.base = self._base_margin(booster, np.float32(float(raw)), width)
+        self.game = tree_game(trees, threshold_split, float32=True, add=float(self.base))
 
     def _base_margin(self, booster: Any, base_score: np.float32, width: int) -> np.float32:
         """XGBoost's margin of ``base_score``, as XGBoost rounded it (checked on probes)."""
@@ -473,6 +582,13 @@ class XGBoost:
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         return self._proba32(X)
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        """The float32 margin (what the probability is the sigmoid of), as float64."""
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        margin = np.empty(X32.shape[0], dtype=np.float32)
+        self._margin(X32, self.base, margin)
+        return margin.astype(np.float64)
 
 
 class CatBoost:
@@ -538,6 +654,52 @@ class CatBoost:
             np.asarray(nbit, dtype=np.int64),
             np.asarray(value, dtype=np.float64),
         )
+        self.game = tree_game(
+            [self._as_tree(t, nan_bit) for t in doc["oblivious_trees"]],
+            threshold_split,
+            float32=True,
+            mult=self.scale,
+            add=self.bias,
+            oblivious=self.arrays,
+        )
+
+    @staticmethod
+    def _as_tree(t: dict[str, Any], nan_bit: dict[int, int]) -> Tree:
+        """An oblivious tree as a plain binary tree: level ``d`` goes right (sets bit ``d``
+        of the leaf index) when ``x > border``, a missing value as ``nan_bit`` says."""
+        splits, leaves = t["splits"], [float(v) for v in t["leaf_values"]]
+        depth = len(splits)
+        border = [np.float32(float(s["border"])) for s in splits]
+        feat = [int(s["float_feature_index"]) for s in splits]
+        left: list[int] = []
+        right: list[int] = []
+        value: list[float] = []
+        thr: list[np.float32] = []
+        flag: list[int] = []
+
+        def grow(level: int, index: int) -> int:
+            node = len(left)
+            left.append(-1)
+            right.append(-1)
+            value.append(0.0)
+            thr.append(np.float32(0.0))
+            flag.append(0)
+            if level == depth:
+                value[node] = leaves[index]
+                return node
+            thr[node] = border[level]
+            flag[node] = feat[level] * 2 + (1 - nan_bit.get(feat[level], 0))
+            left[node] = grow(level + 1, index)
+            right[node] = grow(level + 1, index | (1 << level))
+            return node
+
+        grow(0, 0)
+        return Tree(
+            np.asarray(left, dtype=np.int64),
+            np.asarray(right, dtype=np.int64),
+            np.asarray(value, dtype=np.float64),
+            {"t": np.asarray(thr, dtype=np.float32), "f": np.asarray(flag, dtype=np.int64)},
+        )
 
     def _sum(self, X32: np.ndarray, out: np.ndarray) -> None:
         self.k.oblivious_trees(X32, *self.arrays, out)
@@ -561,3 +723,6 @@ class CatBoost:
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self._raw(X)))
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        return self._raw(X)

@@ -1,8 +1,10 @@
 """Global explanations for the model card, and LIME as an alternative local explanation.
 
 * importance: mean |contribution| per feature over a sample of applications, on the
-  log-odds scale of the uncalibrated model (the same contributions as the reason codes);
-* a beeswarm plot of those contributions (``shap.plots.beeswarm``);
+  log-odds scale of the uncalibrated model: the compiled model's contributions, the same
+  as the reason codes' (:mod:`creditscore.compiled.contributions`; shap computes nothing
+  here);
+* a beeswarm plot of those contributions (``shap.plots.beeswarm``, for its drawing only);
 * partial dependence of the calibrated PD on the top features (scikit-learn's
   ``PartialDependenceDisplay`` on the bundle's model, so the y axis is the PD the policy
   uses);
@@ -27,8 +29,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from creditscore.evaluation.plots import new_figure, render_pngs
-from creditscore.explain.engines import is_missing
-from creditscore.explain.reasons import BASE_VALUE, Explainer, feature_label
+from creditscore.reasons import BASE_VALUE, Explainer, feature_label, is_missing
 
 __all__ = ["global_explanations", "lime_explanation"]
 
@@ -51,7 +52,9 @@ def _bundle_and_sample(
     return bundle, X
 
 
-def _beeswarm(contribs: pd.DataFrame, X: pd.DataFrame, bundle: Any, labels: list[str]) -> Figure:
+def _beeswarm(
+    contribs: pd.DataFrame, X: pd.DataFrame, bundle: Any, features: list[str], labels: list[str]
+) -> Figure:
     with warnings.catch_warnings():  # shap's import warns about matplotlib
         warnings.simplefilter("ignore")
         import shap
@@ -61,17 +64,17 @@ def _beeswarm(contribs: pd.DataFrame, X: pd.DataFrame, bundle: Any, labels: list
         [
             pd.to_numeric(X[f], errors="coerce").to_numpy(dtype=float)
             if f in numeric
-            else np.full(len(X), np.nan)  # categories: grey dots
-            for f in bundle.features
+            else np.full(len(X), np.nan)  # categories (and derived features): grey dots
+            for f in features
         ]
     )
     expl = shap.Explanation(
-        values=contribs[bundle.features].to_numpy(),
+        values=contribs[features].to_numpy(),
         base_values=contribs[BASE_VALUE].to_numpy(),
         data=data,
         feature_names=labels,
     )
-    n_show = min(12, len(bundle.features))
+    n_show = min(12, len(features))
     fig = new_figure(8.0, 0.45 * n_show + 1.8)
     ax = fig.add_subplot()
     with warnings.catch_warnings():
@@ -147,7 +150,8 @@ def global_explanations(
         out_dir = Path(result_or_bundle.bundle_path) / "plots"
     ex = explainer or Explainer.from_bundle(bundle)
     contribs = ex.contributions(X)
-    values = contribs[bundle.features]
+    features = list(ex.features)  # the model's features (contribution columns)
+    values = contribs[features]
     mean_abs = values.abs().mean()
     total = float(mean_abs.sum()) or 1.0
     order = list(mean_abs.sort_values(ascending=False, kind="stable").index)
@@ -162,22 +166,16 @@ def global_explanations(
         }
         for f in order
     ]
-    labels = [feature_label(f, bundle.reasons) for f in bundle.features]
-    figures: dict[str, Figure] = {"shap_beeswarm": _beeswarm(contribs, X, bundle, labels)}
-    pdp = _partial_dependence(bundle, X, [f for f in order if mean_abs[f] > 0][:top])
+    labels = [feature_label(f, bundle.reasons) for f in features]
+    figures: dict[str, Figure] = {"shap_beeswarm": _beeswarm(contribs, X, bundle, features, labels)}
+    inputs = set(bundle.features)  # partial dependence varies an input column
+    pdp = _partial_dependence(
+        bundle, X, [f for f in order if mean_abs[f] > 0 and f in inputs][:top]
+    )
     if pdp is not None:
         figures["partial_dependence"] = pdp
     images, plots = render_pngs(figures, out_dir)
-    how = {
-        "linear": "exact (coefficient x standardised value, centred on the training mean)",
-        "scorecard": "exact (coefficient x WoE per characteristic)",
-        "lightgbm": "LightGBM's TreeSHAP",
-        "xgboost": "XGBoost's TreeSHAP",
-        "catboost": "CatBoost's SHAP values",
-        "tree_shap": "shap.TreeExplainer, mapped to log-odds",
-        "permutation": "permutation Shapley values against a typical applicant",
-        "blend": "members' contributions combined on the probability scale",
-    }.get(ex.method, ex.method)
+    how = ex.description
     intro = (
         f"Mean absolute contribution to the log-odds of bad over {len(X)} training "
         f"applications; method: {how}."

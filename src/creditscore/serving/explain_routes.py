@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from creditscore.exceptions import CreditScoreError, ScoringInputError
-from creditscore.explain.reasons import BASE_VALUE, Explainer
+from creditscore.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
 from creditscore.serving.decision_routes import (
     application_values,

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from creditscore.bundle import MANIFEST, ModelBundle
+from creditscore.compiled import probe_application
 from creditscore.exceptions import (
     BundleError,
     BundleNotFoundError,
@@ -74,21 +75,6 @@ class LoadedModel:
         return self.source.startswith("registry:")
 
 
-def _probe_application(bundle: ModelBundle) -> dict[str, Any]:
-    """A plausible application built from the schema alone, to test-score a new bundle."""
-    row: dict[str, Any] = {}
-    for spec in bundle.schema.fields:
-        if spec.kind == "categorical":
-            row[spec.name] = spec.categories[0] if spec.categories else None
-        elif spec.kind == "date":  # read by derived features
-            row[spec.name] = "2000-01-01"
-        elif spec.minimum is not None and spec.maximum is not None:
-            row[spec.name] = (spec.minimum + spec.maximum) / 2.0
-        else:
-            row[spec.name] = None if spec.nullable else 0.0
-    return row
-
-
 def build_loaded(
     bundle: ModelBundle,
     version: str,
@@ -114,7 +100,7 @@ def build_loaded(
         ) from exc
     scorer = Scorer(bundle, model_version=version)
     try:
-        probe = scorer.decide(_probe_application(bundle))
+        probe = scorer.decide(probe_application(bundle.schema))
         p = probe.probability_of_default
         if not (isinstance(p, float) and math.isfinite(p) and 0.0 <= p <= 1.0):
             raise ValueError(f"probability of default {p!r} outside [0, 1]")
