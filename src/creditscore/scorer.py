@@ -18,7 +18,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,19 @@ SMALL_BATCH = 64
 #: Reason codes on a decision (lenders give the main reasons; four is customary).
 MAX_REASONS = 4
 _INF = math.inf
+OutOfRange = Literal["warn", "refuse"]
+
+
+@dataclass(frozen=True)
+class InputWarning:
+    """Something about an application that did not stop its scoring but should be seen:
+    ``out_of_range``, a number outside the range seen in training (the model extrapolates
+    flat there). The value is left out for a protected attribute."""
+
+    field: str
+    code: str
+    message: str
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class Decision:
     request_id: str
     reasons: list[ReasonCode] = field(default_factory=list)
     application_id: str | None = None
+    warnings: list[InputWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,12 +89,27 @@ class Scorer:
         *,
         compile: bool = True,
         reasons: bool = True,
+        out_of_range: OutOfRange | None = None,
     ) -> None:
         self.bundle = bundle
         self.model_version = str(model_version)
         self.policy = bundle.policy
         self._fields = bundle.schema.fields
         self._names = bundle.schema.names
+        meta = getattr(bundle, "metadata", None) or {}
+        scoring = meta.get("scoring") or {}
+        #: "warn": score a number outside the training range and say so in
+        #: ``Decision.warnings``; "refuse": a ScoringInputError naming the field.
+        self.out_of_range: OutOfRange = out_of_range or scoring.get("out_of_range", "warn")
+        if self.out_of_range not in ("warn", "refuse"):
+            raise ValueError(f"out_of_range must be 'warn' or 'refuse', got {self.out_of_range!r}")
+        private = set(map(str, meta.get("sensitive") or ()))
+        # (position, spec, lowest, highest, show the value?) of every number with a range
+        self._ranges = tuple(
+            (i, f, float(f.minimum), float(f.maximum), f.name not in private)
+            for i, f in enumerate(self._fields)
+            if f.kind == "numeric" and f.minimum is not None and f.maximum is not None
+        )
         self._levels = {
             f.name: {canonical_key(c): c for c in (f.categories or [])}
             for f in self._fields
@@ -119,6 +148,8 @@ class Scorer:
     # ------------------------------------------------------------------ validation
     def _check_value(self, spec: FieldSpec, value: Any) -> Any:
         if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None if spec.kind == "categorical" else math.nan
+        if isinstance(value, str) and spec.is_special(value):  # e.g. 'n/a': missing
             return None if spec.kind == "categorical" else math.nan
         if spec.kind == "numeric":
             if isinstance(value, bool) or not isinstance(value, int | float | np.number | str):
@@ -173,6 +204,33 @@ class Scorer:
             append(self._check_value(spec, value))
         return out
 
+    def _range_warnings(self, values: list[Any]) -> list[InputWarning]:
+        """Numbers outside the range seen in training (special codes and missing are not):
+        warnings, or a ScoringInputError when this scorer refuses them."""
+        out: list[InputWarning] = []
+        for i, spec, lo, hi, shown in self._ranges:
+            v = values[i]
+            if lo <= v <= hi or v != v or spec.is_special(v):
+                continue
+            seen = f"seen in training: {lo:g} to {hi:g}"
+            what = f"{v:g}" if shown else "the value (a protected attribute)"
+            if self.out_of_range == "refuse":
+                raise ScoringInputError(
+                    f"field {spec.name!r}: {what} is outside the range {seen}; this model "
+                    "refuses such values (scoring.out_of_range: refuse in the project config)",
+                    field=spec.name,
+                )
+            out.append(
+                InputWarning(
+                    spec.name,
+                    "out_of_range",
+                    f"{spec.name}: {what} is outside the range {seen}; scored as the nearest "
+                    "value the model knows",
+                    float(v) if shown else None,
+                )
+            )
+        return out
+
     def validate(self, application: Mapping[str, Any]) -> dict[str, Any]:
         """The application's model inputs, checked and normalised; raises on any problem."""
         return dict(zip(self._names, self._values(application), strict=True))
@@ -191,7 +249,11 @@ class Scorer:
         return float(self.bundle.predict_proba(row)[0])
 
     def _decision(
-        self, p: float, application_id: Any = None, reasons: list[ReasonCode] | None = None
+        self,
+        p: float,
+        application_id: Any = None,
+        reasons: list[ReasonCode] | None = None,
+        warnings: list[InputWarning] | None = None,
     ) -> Decision:
         policy = self.policy
         return Decision(
@@ -205,6 +267,7 @@ class Scorer:
             request_id=uuid.uuid4().hex,
             reasons=reasons or [],
             application_id=None if application_id is None else str(application_id),
+            warnings=warnings or [],
         )
 
     def _wants_reasons(self, p: float, explain: bool | None) -> bool:
@@ -216,11 +279,12 @@ class Scorer:
         """One decision. ``explain``: None gives reason codes to declines and referrals,
         True to every decision, False to none."""
         values = self._values(application)
+        warnings = self._range_warnings(values)
         p = self._probability(values)
         reasons = None
         if self.explainer is not None and self._wants_reasons(p, explain):
             reasons = self.explainer.reasons_for_values(values, MAX_REASONS)
-        return self._decision(p, application.get("application_id"), reasons)
+        return self._decision(p, application.get("application_id"), reasons, warnings)
 
     def decide_many(
         self, applications: Sequence[Mapping[str, Any]], *, explain: bool | None = None
@@ -228,6 +292,7 @@ class Scorer:
         """Decisions for many applications; the same numbers and reason codes as
         ``decide`` on each one alone."""
         rows = [self._values(a) for a in applications]
+        warnings = [self._range_warnings(r) for r in rows]
         if self._compiled is not None and len(rows) <= SMALL_BATCH:
             proba = [self._compiled.predict_one(r) for r in rows]
         else:
@@ -242,7 +307,7 @@ class Scorer:
                 frame = pd.DataFrame([rows[i] for i in wanted], columns=self._names)
                 reasons = dict(zip(wanted, explainer.reasons_many(frame, MAX_REASONS), strict=True))
         return [
-            self._decision(float(p), a.get("application_id"), reasons.get(i))
+            self._decision(float(p), a.get("application_id"), reasons.get(i), warnings[i])
             for i, (p, a) in enumerate(zip(proba, applications, strict=True))
         ]
 

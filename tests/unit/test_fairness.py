@@ -16,19 +16,20 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import roc_auc_score
 
+from creditscore.evaluation.metrics import weighted_auc
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness import (
     GroupSpec,
-    _weighted_auc,
     default_groups,
     evaluate_gate,
     fairness_from_predictions,
     fairness_report,
     fairness_report_for,
-    fairness_section,
     german_groups,
     group_labels,
 )
+from creditscore.reporting import html, markdown
+from creditscore.reporting.fairness import fairness_page, fairness_plots
 
 
 def tiny() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -117,7 +118,7 @@ def test_bootstrap_auc_matches_weighted_sklearn() -> None:
     y = rng.integers(0, 2, 60)
     p = np.round(rng.random(60), 1)  # ties on purpose
     W = rng.multinomial(60, np.full(60, 1 / 60), size=5).astype(float)
-    got = _weighted_auc(W, y, p)
+    got = weighted_auc(W, y, p)
     for b in range(5):
         assert got[b] == pytest.approx(roc_auc_score(y, p, sample_weight=W[b]))
 
@@ -226,13 +227,16 @@ def test_german_report_and_model_card_section(trained, german: pd.DataFrame, tmp
     approved = trained.bundle.predict_proba(test) < trained.bundle.policy.threshold
     assert sum(s.approval_rate * s.n for s in sex.groups) == pytest.approx(approved.sum())
     before = plt.get_fignums()
-    section = fairness_section(rep, tmp_path)
+    plots = fairness_plots(rep, tmp_path)
     assert plt.get_fignums() == before
-    assert set(section["plots"]) == {"fairness_approval", "fairness_tpr_fpr"}
-    assert all(p.is_file() for p in section["plots"].values())
-    assert section["html"].count("<img") == 2
-    assert "<table>" in section["html"]
-    assert "#### sex (`personal_status_and_sex`)" in section["markdown"]
+    assert len(plots) == 4  # one figure per attribute
+    assert all((tmp_path / f"{n}.png").is_file() for n in plots)
+    page = fairness_page(rep, None, plots, "Fairness")
+    text = html.render(page)
+    assert text.count("<img") == 4
+    assert "<table" in text
+    assert "Groups: pattern" in text  # how the groups were made is shown
+    assert "sex (personal_status_and_sex)" in markdown.render(page, tmp_path / "images")
     d = rep.to_dict()
     assert all(
         v is None or math.isfinite(v)

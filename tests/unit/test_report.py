@@ -53,8 +53,8 @@ def test_every_section_is_present_in_order(plain: dict[str, Path]) -> None:
     assert h2 == titles
     assert re.findall(r"^## (.*)$", md, flags=re.MULTILINE) == titles
     # Fairness and explanations were not computed for this training, and the card says so.
-    assert html.count("Not computed") == 2
-    assert md.count("Not computed") == 2
+    assert html.count("Not computed") == 3  # fairness, possible proxies, explanations
+    assert md.count("Not computed") == 3
     assert "not yet registered" in html
 
 
@@ -129,7 +129,7 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
     assert 'id="fairness-fragment"' in html
     assert "Approval-rate gap" in md
     assert len(_images(html)) == len(PLOT_NAMES) + 2  # plus the fairness plot
-    assert html.count("Not computed") == 1  # explanations only
+    assert html.count("Not computed") == 2  # explanations and proxies (not in this context)
     assert "Model card: german-credit version 4" in html
     assert "better AUC on the same rows" in html
     assert "alice" in html

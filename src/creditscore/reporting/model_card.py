@@ -38,6 +38,7 @@ from creditscore.reporting.document import (
     Table,
     Text,
 )
+from creditscore.reporting.fairness import fairness_blocks, protected_statement, proxy_blocks
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
@@ -60,6 +61,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("policy", "Decision policy and risk bands"),
     ("features", "Top features"),
     ("fairness", "Fairness"),
+    ("proxies", "Possible proxies"),
     ("explanations", "Explanations"),
     ("stability", "Stability baseline"),
     ("promotion", "Promotion record"),
@@ -133,7 +135,6 @@ class _Facts:
 
     def intended_use(self) -> list[str]:
         d = self.c["data"]
-        sens = ", ".join(d["sensitive"]) or "none listed"
         period = f" from {d['period'][0]} to {d['period'][1]}" if d["period"] else ""
         p = self.c["policy"]
         items = [
@@ -145,13 +146,7 @@ class _Facts:
             "to the applicant with the reason codes.",
             f"Population: applications like the {d['rows']:,} in the training data{period}. "
             "Do not use it for other products, channels, regions or periods without re-validation.",
-            f"Protected attributes ({sens}) are never model inputs"
-            + (
-                f" except {', '.join(d['allowed_sensitive'])} (explicitly allowed)"
-                if d["allowed_sensitive"]
-                else ""
-            )
-            + "; other inputs may still act as proxies (see Fairness).",
+            protected_statement(self.c.get("protected"), d["sensitive"]),
             f"PDs are calibrated ({self.c['calibration']['method']}) on the validation split of "
             f"{self.c['splits']['rows']['valid']['rows']:,} rows; the threshold "
             f"{p['threshold']:.4f} is cost-optimal for costs FN {p['costs']['false_negative']:g} : "
@@ -183,7 +178,7 @@ class _Facts:
             ),
             ("Numeric inputs", f"{len(d['numeric'])}: " + ", ".join(d["numeric"])),
             ("Categorical inputs", f"{len(d['categorical'])}: " + ", ".join(d["categorical"])),
-            ("Sensitive (not inputs)", ", ".join(d["sensitive"]) or "none"),
+            ("Sensitive", _sensitive_row(d["sensitive"], self.c.get("protected"))),
             ("Excluded", ", ".join(d["excluded"]) or "none"),
             ("Id / date column", f"{d['id_column'] or '–'} / {d['date_column'] or '–'}"),
         ]
@@ -495,6 +490,15 @@ class _Facts:
         ]
 
 
+def _sensitive_row(sensitive: list[str], protected: dict[str, Any] | None) -> str:
+    inputs = (protected or {}).get("as_inputs") or {}
+    if not sensitive:
+        return "none"
+    return ", ".join(f"{s} (a model input: allowed)" if s in inputs else s for s in sensitive) + (
+        "; not model inputs" if not inputs else ""
+    )
+
+
 # =========================================================================== the page
 def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
     ex = (ctx.get("extras") or {}).get(key)
@@ -552,7 +556,12 @@ def card_page(
             Table(*f.importance_table()),
             Text(f.importance_note(), "note"),
         ],
-        "fairness": _extra(c, "fairness", "fairness"),
+        "fairness": (
+            fairness_blocks(c["fairness"]["report"], c["fairness"]["gate"], c["fairness"]["plots"])
+            if c.get("fairness")
+            else _extra(c, "fairness", "fairness")
+        ),
+        "proxies": proxy_blocks(c.get("proxies")),
         "explanations": _extra(c, "explanations", "explanation"),
         "stability": [
             Text(f.stability_note(), "note"),

@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from creditscore.exceptions import CreditScoreError, ScoringInputError
-from creditscore.explain.counterfactual import counterfactuals
+from creditscore.explain.counterfactual import search_counterfactuals
 from creditscore.explain.fairness import (
     GroupSpec,
     configured_gate,
@@ -138,6 +138,9 @@ class CounterfactualsOut(BaseModel):
     actionable: list[str]
     options: list[OptionOut] = Field(
         description="cheapest first; empty if already approved or none found"
+    )
+    why: str | None = Field(
+        default=None, description="when there are no options, why (always given then)"
     )
 
 
@@ -394,28 +397,17 @@ async def what_if(
     values = _application(state, loaded, await request.body())
     if isinstance(values, Response):
         return values
-    meta = loaded.bundle.metadata or {}
-    actionable = meta.get("actionable")
 
     def work() -> dict[str, Any]:
-        from creditscore.explain.counterfactual import actionable_features
-
-        decision = loaded.scorer.decide(values, explain=False)
-        names = actionable_features(
-            loaded.bundle.schema.names, list(meta.get("sensitive", [])), actionable
-        )
-        options = counterfactuals(
-            loaded.scorer,
-            values,
-            actionable=actionable,
-            max_changes=max_changes,
-            max_options=max_options,
+        found = search_counterfactuals(
+            loaded.scorer, values, max_changes=max_changes, max_options=max_options
         )
         return {
-            "probability_of_default": decision.probability_of_default,
-            "decision": decision.decision,
-            "actionable": names,
-            "options": [o.to_dict() for o in options],
+            "probability_of_default": found.probability_of_default,
+            "decision": found.decision,
+            "actionable": found.actionable,
+            "options": [o.to_dict() for o in found.options],
+            "why": found.why,
         }
 
     try:
@@ -478,8 +470,14 @@ async def fairness(
                 for g in body.groups
             ]
         else:
-            sensitive = list((loaded.bundle.metadata or {}).get("sensitive", []))
-            groups = configured_groups(config, sensitive, frame)
+            meta = loaded.bundle.metadata or {}
+            groups = configured_groups(
+                config,
+                list(meta.get("sensitive", [])),
+                frame,
+                date_column=meta.get("date_column"),
+                reference_date=str(meta.get("trained_at") or "")[:10] or None,
+            )
         report = fairness_report(
             loaded.bundle,
             frame,

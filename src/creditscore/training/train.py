@@ -207,7 +207,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     progress.stage("Reading and validating data")
     ds = validate(load_raw(config), config)
     if config.fairness.enabled:  # a misnamed group column fails now, not after tuning
-        fairness_groups(config, pd.concat([ds.X, ds.sensitive], axis=1))
+        fairness_groups(config, ds.with_sensitive())
     splits = split_indices(ds.y, config.split, ds.dates)
     X, y = ds.X, ds.y
     Xt, yt = X.iloc[splits.train], y[splits.train]
@@ -258,7 +258,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     pt = cal.model.predict_proba(Xt)[:, 1]
     bundle = ModelBundle(
         model=cal.model,
-        schema=InputSchema.from_frame(X, ds.numeric, ds.categorical),
+        schema=InputSchema.from_frame(X, ds.numeric, ds.categorical, config.data.special_codes),
         policy=policy,
         profile=build_profile(Xt, ds.numeric, ds.categorical, pt),
         reasons=dict(config.reasons),
@@ -287,6 +287,10 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "splits": splits.sizes(),
             "out_of_time": splits.out_of_time,
             "actionable": config.actionable,
+            "immutable": list(config.immutable),
+            "allow_sensitive_as_features": dict(config.allow_sensitive_as_features),
+            "date_column": config.data.date_column,
+            "scoring": config.scoring.model_dump(mode="json"),
             "fairness": config.fairness.model_dump(mode="json"),
         },
     )
