@@ -146,6 +146,8 @@ def train(
 ) -> None:
     """Train, tune and compare the candidates; calibrate the champion; set the policy.
 
+    Without --config: ./creditscore.yaml if present, else the bundled German data.
+
     Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, fit seconds),
     the champion's test metrics and decision policy, and where the bundle and plots are.
     Then writes the model card, logs everything to MLflow (``CREDITSCORE_TRACKING_URI``,
