@@ -125,7 +125,7 @@ def test_training_uses_no_protected_input_and_the_card_says_so(project: dict[str
     statement = next(
         line
         for line in card["markdown"].read_text().splitlines()
-        if "Protected attributes (" in line
+        if "Protected attributes: " in line
     )
     assert "none is a model input" in statement
     assert "white, black, asian" in statement

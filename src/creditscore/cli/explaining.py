@@ -221,7 +221,8 @@ def fairness(
     )
     console.print(f"Fairness of {bundle.name} {label} on {source}")
     for a in report.attributes:
-        table = Table(title=f"{a.name} ({a.column})", caption=a.how or None)
+        title = a.name if a.column == a.name else f"{a.name} ({a.column})"
+        table = Table(title=title, caption=a.how or None)
         table.add_column("group", overflow="fold")
         for col in ("n", "bad rate", "mean PD", "approval", "TPR", "FPR", "AUC"):
             table.add_column(col, justify="right", no_wrap=True)

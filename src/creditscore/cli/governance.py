@@ -22,7 +22,7 @@ def models(name: NameOption = None, config: ConfigOption = None) -> None:
     table = Table(title=f"Versions of {model}", expand=not narrow)
     table.add_column("v", no_wrap=True, justify="right")
     table.add_column("aliases", no_wrap=True)
-    table.add_column("created", no_wrap=not narrow, min_width=10)
+    table.add_column("created", no_wrap=True)
     table.add_column("model", overflow="fold", min_width=6)
     table.add_column("AUC", no_wrap=True, justify="right")
     if not narrow:
@@ -35,7 +35,7 @@ def models(name: NameOption = None, config: ConfigOption = None) -> None:
         cells = [
             r.version,
             ", ".join(r.aliases) or "-",
-            f"{r.created:%Y-%m-%d %H:%M}",
+            f"{r.created:%Y-%m-%d}" if narrow else f"{r.created:%Y-%m-%d %H:%M}",
             r.candidate or "-",
             fmt(r.test_auc, 3),
             *([] if narrow else [fmt(r.test_brier, 4)]),

@@ -174,7 +174,8 @@ def fairness_blocks(
         )
     )
     for a in r["attributes"]:
-        out.append(doc.Heading(f"{a['name']} ({a['column']})"))
+        shown = a["name"] if a["column"] == a["name"] else f"{a['name']} ({a['column']})"
+        out.append(doc.Heading(shown))
         how = a.get("how")
         if how:
             out.append(doc.Text(f"Groups: {how}.", "note"))
@@ -310,10 +311,7 @@ def proxy_blocks(proxies: Any) -> list[doc.Block]:
         out.append(
             doc.Table(
                 ("attribute", "input", "AUC", "Cramér's V"),
-                [
-                    [a, s["feature"], fmt(s["auc"], 3), fmt(s["cramers_v"], 2)]
-                    for a, s in best.items()
-                ],
+                [[a, s["feature"], fmt(s["auc"], 3), _v(s["cramers_v"])] for a, s in best.items()],
             )
         )
     if p.get("not_scored"):
@@ -327,16 +325,25 @@ def proxy_blocks(proxies: Any) -> list[doc.Block]:
     return out
 
 
+def _v(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.2f}"
+
+
 # ------------------------------------------------------------------------------ statement
-def protected_statement(protected: Mapping[str, Any] | None, fallback: Sequence[str] = ()) -> str:
+def protected_statement(
+    protected: Mapping[str, Any] | None,
+    sensitive: Sequence[str] = (),
+    inputs: Sequence[str] = (),
+) -> str:
     """The intended-use line about protected attributes, from what the model really uses
-    (:class:`~creditscore.explain.fairness.protected_use.ProtectedUse` as a dict)."""
+    (:class:`~creditscore.explain.fairness.protected_use.ProtectedUse` as a dict; for a card
+    saved before it existed, from the card's lists of sensitive columns and inputs)."""
     if protected is None:
-        sens = ", ".join(fallback) or "none listed"
-        return (
-            f"Protected attributes ({sens}) are never model inputs; other inputs may still act "
-            "as proxies (see Fairness)."
-        )
+        used = set(inputs)
+        protected = {
+            "sensitive": list(sensitive),
+            "as_inputs": {s: "(no reason recorded)" for s in sensitive if s in used},
+        }
     sensitive = list(protected.get("sensitive") or [])
     as_inputs: Mapping[str, str] = protected.get("as_inputs") or {}
     unlisted = protected.get("unlisted") or []
@@ -344,7 +351,7 @@ def protected_statement(protected: Mapping[str, Any] | None, fallback: Sequence[
         text = "No column is listed as a protected attribute (`sensitive` is empty)."
     else:
         kept_out = [s for s in sensitive if s not in as_inputs]
-        text = f"Protected attributes ({', '.join(sensitive)}): "
+        text = f"Protected attributes: {', '.join(sensitive)}; "
         if kept_out and not as_inputs:
             text += "none is a model input"
         elif kept_out:

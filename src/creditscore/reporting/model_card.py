@@ -146,7 +146,9 @@ class _Facts:
             "to the applicant with the reason codes.",
             f"Population: applications like the {d['rows']:,} in the training data{period}. "
             "Do not use it for other products, channels, regions or periods without re-validation.",
-            protected_statement(self.c.get("protected"), d["sensitive"]),
+            protected_statement(
+                self.c.get("protected"), d["sensitive"], [*d["numeric"], *d["categorical"]]
+            ),
             f"PDs are calibrated ({self.c['calibration']['method']}) on the validation split of "
             f"{self.c['splits']['rows']['valid']['rows']:,} rows; the threshold "
             f"{p['threshold']:.4f} is cost-optimal for costs FN {p['costs']['false_negative']:g} : "

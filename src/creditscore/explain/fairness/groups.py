@@ -549,7 +549,8 @@ def _family(frame: pd.DataFrame, spec: GroupSpec) -> GroupLabels:
     out = np.where(np.isnan(m).all(axis=1), MISSING_GROUP, out)
     labels = pd.Series(out, index=frame.index, dtype=object)
     order = (*names, NONE_SET, SEVERAL_SET, MISSING_GROUP)
-    how = "one 0/1 column per group (" + ", ".join(f"{c}: {labels_of[c]}" for c, _ in cols) + ")"
+    named = [c if labels_of[c] == c else f"{c} -> {labels_of[c]}" for c, _ in cols]
+    how = "one 0/1 column per group (" + ", ".join(named) + ")"
     return GroupLabels(labels, how, (), order)
 
 
