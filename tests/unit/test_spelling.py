@@ -38,7 +38,7 @@ def test_the_request_model_folds_spellings_and_still_refuses_unknown_ones() -> N
     for spelling in ("rent", "RENT", "rent ", " Rent  "):
         got = model.model_validate({"income": 1.0, "housing": spelling})
         assert getattr(got, attr) == "rent"
-    with pytest.raises(ValidationError, match="literal_error|Input should be"):
+    with pytest.raises(ValidationError, match=r"Input should be"):
         model.model_validate({"income": 1.0, "housing": "castle"})
 
 
