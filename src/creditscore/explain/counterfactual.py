@@ -84,7 +84,7 @@ def _snake(name: str) -> str:
 def immutable_reason(name: str) -> str | None:
     """Why an input named ``name`` is not something a counterfactual may ask to change:
     a personal characteristic, the past, or time spent; None when it may be actionable."""
-    from creditscore.init.protected import protected_by_name
+    from creditscore.explain.fairness.protected import protected_by_name
 
     snake = _snake(name)
     found = protected_by_name(name)

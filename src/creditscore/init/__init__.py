@@ -1,14 +1,17 @@
 """``creditscore init``: column inference and the commented project configuration.
 
-One module per noun: :mod:`.names` (column names as words), :mod:`.protected` (protected
-attributes by name and by values), :mod:`.target` (the bad label), :mod:`.roles` (ids,
-dates, leakage, dates of birth), :mod:`.types` (numeric or categorical, special codes,
-sentinels, high cardinality), :mod:`.proxies` (inputs that predict a protected attribute),
-:mod:`.stats` (the single-column statistics), :mod:`.project` (the orchestration and the
-``Inference`` it returns) and :mod:`.yaml_writer` (the YAML).
+One module per noun: :mod:`.target` (the bad label), :mod:`.roles` (ids, dates, leakage,
+dates of birth by their values), :mod:`.types` (numeric or categorical, special codes,
+sentinels, high cardinality), :mod:`.project` (the orchestration and the ``Inference`` it
+returns) and :mod:`.yaml_writer` (the YAML). What ``init`` shares with training and the
+service has its one home there: protected attributes by name and by values
+(:mod:`creditscore.explain.fairness.protected`), possible proxies
+(:mod:`creditscore.explain.fairness.proxies`), fairness groups
+(:mod:`creditscore.explain.fairness.groups`), column names as words
+(:mod:`creditscore.data.names`) and single-column statistics
+(:mod:`creditscore.evaluation.association`).
 
-The names below load their module on first use, so the light modules (names, protected)
-can be imported by the service without pandas-heavy inference coming along.
+The names below load their module on first use.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from creditscore.init.names import tokens
+    from creditscore.data.names import tokens
+    from creditscore.explain.fairness.protected import (
+        Protected,
+        protected_by_name,
+        sensitive_by_name,
+    )
     from creditscore.init.project import ColumnDecision, Inference, infer_config, init_project
-    from creditscore.init.protected import Protected, protected_by_name, sensitive_by_name
     from creditscore.init.yaml_writer import render_yaml
 
 __all__ = [
@@ -35,15 +42,15 @@ __all__ = [
 ]
 
 _HOME = {
-    "tokens": "names",
-    "ColumnDecision": "project",
-    "Inference": "project",
-    "infer_config": "project",
-    "init_project": "project",
-    "Protected": "protected",
-    "protected_by_name": "protected",
-    "sensitive_by_name": "protected",
-    "render_yaml": "yaml_writer",
+    "tokens": "creditscore.data.names",
+    "ColumnDecision": "creditscore.init.project",
+    "Inference": "creditscore.init.project",
+    "infer_config": "creditscore.init.project",
+    "init_project": "creditscore.init.project",
+    "Protected": "creditscore.explain.fairness.protected",
+    "protected_by_name": "creditscore.explain.fairness.protected",
+    "sensitive_by_name": "creditscore.explain.fairness.protected",
+    "render_yaml": "creditscore.init.yaml_writer",
 }
 
 
@@ -51,4 +58,4 @@ def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'creditscore.init' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"creditscore.init.{module}"), name)
+    return getattr(importlib.import_module(module), name)

@@ -32,8 +32,13 @@ from creditscore.explain.fairness.groups import (
     default_groups,
     read_groups,
 )
-from creditscore.init.protected import AGE, Protected, protected_by_name, protected_by_values
-from creditscore.init.proxies import DEFAULT_MIN_AUC, ProxyReport, proxy_scores
+from creditscore.explain.fairness.protected import (
+    AGE,
+    Protected,
+    protected_by_name,
+    protected_by_values,
+)
+from creditscore.explain.fairness.proxies import DEFAULT_MIN_AUC, ProxyReport, proxy_scores
 from creditscore.init.roles import birth_dates, date_check, id_reason, leakage_reason, spelling_note
 from creditscore.init.target import resolve_target
 from creditscore.init.types import SpecialCodes, column_type

@@ -14,8 +14,8 @@ from creditscore.data.ingest import (
     label_key,
     parse_dates,
 )
-from creditscore.init.names import tokens
-from creditscore.init.stats import column_score, oof_rate, rank_auc
+from creditscore.data.names import tokens
+from creditscore.evaluation.association import column_score, oof_rate, rank_auc
 
 __all__ = [
     "birth_dates",

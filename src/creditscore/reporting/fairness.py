@@ -1,7 +1,7 @@
 """Fairness, possible proxies and the protected-attribute statement, as page blocks.
 
 Renders typed results of :mod:`creditscore.explain.fairness` and
-:mod:`creditscore.init.proxies` (or their saved ``to_dict`` form, so a model card can be
+:mod:`creditscore.explain.fairness.proxies` (or their saved ``to_dict`` form, so a model card can be
 rendered again from its facts document): the group tables with how each attribute's
 groups were made and which spellings were merged, the gaps and the gate, one figure per
 attribute (approval rate; TPR and FPR), the attributes that could not be assessed, the

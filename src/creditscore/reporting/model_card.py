@@ -13,6 +13,7 @@ renderer of :mod:`creditscore.reporting`.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,12 @@ from creditscore.reporting.document import (
     Table,
     Text,
 )
-from creditscore.reporting.fairness import fairness_blocks, protected_statement, proxy_blocks
+from creditscore.reporting.fairness import (
+    fairness_blocks,
+    fairness_plots,
+    protected_statement,
+    proxy_blocks,
+)
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
@@ -515,6 +521,17 @@ def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
     return out
 
 
+def _fairness(c: dict[str, Any]) -> list[Block]:
+    """The fairness section from the saved report (figures drawn here), or the section an
+    older card saved ready-made."""
+    facts = c.get("fairness")
+    if not facts:
+        return _extra(c, "fairness", "fairness")
+    pngs = fairness_plots(facts["report"])
+    b64 = {n: base64.b64encode(p).decode("ascii") for n, p in pngs.items()}
+    return fairness_blocks(facts["report"], facts.get("gate"), b64)
+
+
 def card_page(
     context: dict[str, Any], version: str | None = None, promotion: dict[str, Any] | None = None
 ) -> Page:
@@ -558,11 +575,7 @@ def card_page(
             Table(*f.importance_table()),
             Text(f.importance_note(), "note"),
         ],
-        "fairness": (
-            fairness_blocks(c["fairness"]["report"], c["fairness"]["gate"], c["fairness"]["plots"])
-            if c.get("fairness")
-            else _extra(c, "fairness", "fairness")
-        ),
+        "fairness": _fairness(c),
         "proxies": proxy_blocks(c.get("proxies")),
         "explanations": _extra(c, "explanations", "explanation"),
         "stability": [

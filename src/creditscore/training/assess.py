@@ -25,8 +25,8 @@ from creditscore.explain.fairness import (
     training_frame,
 )
 from creditscore.explain.fairness.protected_use import protected_use
+from creditscore.explain.fairness.proxies import proxy_scores
 from creditscore.explain.global_ import global_explanations
-from creditscore.init.proxies import proxy_scores
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
@@ -59,8 +59,6 @@ def fairness_groups(
 def explain_and_check_fairness(result: TrainingResult) -> None:
     """Fill ``result.extras`` with ``explanations``, ``protected``, ``proxies`` and
     ``fairness`` (when configured)."""
-    from creditscore.reporting.fairness import fairness_plots
-
     config = result.config
     plots = result.bundle_path / "plots"
     result.extras["explanations"] = global_explanations(result, out_dir=plots)
@@ -97,10 +95,10 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
         min_group_size=fc.min_group_size,
     )
     gate = configured_gate(report, fc.model_dump())
-    fairness_plots(report, plots)
+    # typed facts only: the model card draws the figures (reporting/fairness.py)
     result.extras["fairness"] = {
         "passed": gate.passed,
         "gate": gate.to_dict(),
         "report": report.to_dict(),
-        "plots": {p.stem: p for p in sorted(plots.glob("fairness_*.png"))},
+        "plots": {},
     }

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.names import fold, tokens, without_affixes
 from creditscore.exceptions import DataError
+from creditscore.explain.fairness.protected import Protected, protected_by_name, protected_by_values
 from creditscore.features.preprocess import canonical_key, canonical_spellings
-from creditscore.init.names import fold, tokens, without_affixes
-from creditscore.init.protected import Protected, protected_by_name, protected_by_values
 
 __all__ = [
     "DEFAULT_AGE_BANDS",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from creditscore.init.protected import protected_by_name, protected_by_values
+from creditscore.explain.fairness.protected import protected_by_name, protected_by_values
 
 __all__ = ["ProtectedUse", "protected_use"]
 

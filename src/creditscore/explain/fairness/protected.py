@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from creditscore.init.names import fold, person, tokens, without_affixes
+from creditscore.data.names import fold, person, tokens, without_affixes
 
 __all__ = [
     "ATTRIBUTES",

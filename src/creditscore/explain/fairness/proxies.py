@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditscore.evaluation.association import column_score, cramers_v, oof_rate, rank_auc
 from creditscore.formatting import jsonable
-from creditscore.init.stats import column_score, cramers_v, oof_rate, rank_auc
 
 __all__ = ["DEFAULT_MIN_AUC", "ProxyReport", "ProxyScore", "proxy_scores"]
 

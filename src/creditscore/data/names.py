@@ -1,10 +1,10 @@
-"""Column names as words: the one tokeniser every name rule of ``init`` (and of fairness
-grouping) reads.
+"""Column names as words: the one tokeniser every name rule reads (``init``'s ids, the
+protected-attribute vocabulary, fairness grouping).
 
 Names are folded to plain ASCII first (German umlauts as ``ae``/``oe``/``ue``, other accents
 dropped: ``Staatsangehörigkeit`` -> ``staatsangehoerigkeit``, ``âge`` -> ``age``,
 ``género`` -> ``genero``), then split at anything that is not a letter or digit and at
-camel-case humps. Standard library only: the service imports this through fairness groups.
+camel-case humps. Standard library only.
 """
 
 from __future__ import annotations
