@@ -115,7 +115,8 @@ class Scorer:
             for f in self._fields
             if f.kind == "categorical"
         }
-        # (spec, numeric?, exact spelling -> validated value) per field, in schema order
+        # (spec, numeric?, exact spelling -> validated value, lowest, highest seen) per field,
+        # in schema order
         self._plan = tuple(
             (
                 f,
@@ -123,6 +124,8 @@ class Scorer:
                 {}
                 if f.kind == "numeric"
                 else {c: self._levels[f.name][canonical_key(c)] for c in (f.categories or [])},
+                -_INF if f.minimum is None else float(f.minimum),
+                _INF if f.maximum is None else float(f.maximum),
             )
             for f in self._fields
         )
@@ -181,9 +184,15 @@ class Scorer:
 
     def _values(self, application: Mapping[str, Any]) -> list[Any]:
         """``validate`` as a list in schema order; the common cases skip the general checks."""
+        return self._checked_values(application)[0]
+
+    def _checked_values(self, application: Mapping[str, Any]) -> tuple[list[Any], bool]:
+        """(``_values``, whether a number may be outside its training range: then
+        :meth:`_range_warnings` looks closer)."""
         out: list[Any] = []
         append = out.append
-        for spec, numeric, exact in self._plan:
+        outside = False
+        for spec, numeric, exact, lo, hi in self._plan:
             name = spec.name
             if name not in application:
                 raise ScoringInputError(f"field {name!r} is missing", field=name)
@@ -192,17 +201,22 @@ class Scorer:
             if numeric:
                 if kind is float and value - value == 0.0:  # finite (NaN and inf fail)
                     append(value)
+                    if not lo <= value <= hi:
+                        outside = True
                     continue
                 if kind is int and -(2**53) <= value <= 2**53:
                     append(float(value))
+                    if not lo <= value <= hi:
+                        outside = True
                     continue
+                outside = True  # the general path: let the range check look
             elif kind is str:
                 hit = exact.get(value)
                 if hit is not None:
                     append(hit)
                     continue
             append(self._check_value(spec, value))
-        return out
+        return out, outside
 
     def _range_warnings(self, values: list[Any]) -> list[InputWarning]:
         """Numbers outside the range seen in training (special codes and missing are not):
@@ -278,8 +292,8 @@ class Scorer:
     def decide(self, application: Mapping[str, Any], *, explain: bool | None = None) -> Decision:
         """One decision. ``explain``: None gives reason codes to declines and referrals,
         True to every decision, False to none."""
-        values = self._values(application)
-        warnings = self._range_warnings(values)
+        values, outside = self._checked_values(application)
+        warnings = self._range_warnings(values) if outside else []
         p = self._probability(values)
         reasons = None
         if self.explainer is not None and self._wants_reasons(p, explain):
@@ -291,8 +305,9 @@ class Scorer:
     ) -> list[Decision]:
         """Decisions for many applications; the same numbers and reason codes as
         ``decide`` on each one alone."""
-        rows = [self._values(a) for a in applications]
-        warnings = [self._range_warnings(r) for r in rows]
+        checked = [self._checked_values(a) for a in applications]
+        rows = [values for values, _ in checked]
+        warnings = [self._range_warnings(v) if outside else [] for v, outside in checked]
         if self._compiled is not None and len(rows) <= SMALL_BATCH:
             proba = [self._compiled.predict_one(r) for r in rows]
         else:
