@@ -38,7 +38,8 @@ format: $(STAMP)  ## apply ruff formatting and safe fixes
 typecheck: $(STAMP)  ## mypy on src/
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## model quality benchmark on German and Taiwan (slow)
+bench: $(STAMP)  ## model quality benchmark: repeated CV and same-split holdout tables (slow)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/model_quality.py
 
 clean:  ## remove the virtualenv, caches and local artifacts

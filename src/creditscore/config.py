@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from creditscore.exceptions import ConfigError
 
@@ -299,6 +300,35 @@ class ScoringConfig(_Strict):
     )
 
 
+class FeaturesConfig(_Strict):
+    """Features computed from the inputs inside the model's first pipeline step."""
+
+    derived: dict[str, str] = Field(
+        default_factory=dict,
+        description="name -> expression over input columns, e.g. "
+        "'credit_amount / income' (grammar: README, Derived features)",
+    )
+
+    @field_validator("derived", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        from creditscore.features.derived import parse_derived
+
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise PydanticCustomError(
+                "derived",
+                "expected a mapping of name -> expression, got {kind}",
+                {"kind": type(value).__name__},
+            )
+        try:
+            parse_derived({str(k): v for k, v in value.items()})
+        except ConfigError as exc:
+            raise PydanticCustomError("derived", "{msg}", {"msg": str(exc)}) from None
+        return {str(k): str(v).strip() for k, v in value.items()}
+
+
 class ProjectConfig(_Strict):
     """The whole project configuration (``creditscore.yaml``)."""
 
@@ -314,6 +344,13 @@ class ProjectConfig(_Strict):
         description="sensitive column -> why it may be a model input (the model card shows it)",
     )
     split: SplitConfig = Field(default_factory=SplitConfig)
+    final_fit: Literal["train_valid", "train"] = Field(
+        default="train_valid",
+        description="rows the shipped model is fitted on: train + valid (calibration and "
+        "threshold from cross-fitted out-of-fold PDs) or train only (calibration and "
+        "threshold on valid); selection is by CV on train either way",
+    )
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     costs: CostConfig = Field(default_factory=CostConfig)
@@ -370,6 +407,7 @@ class ProjectConfig(_Strict):
         extra = sorted(set(self.allow_sensitive_as_features) - set(self.sensitive))
         if extra:
             raise ValueError(f"allow_sensitive_as_features names non-sensitive columns: {extra}")
+        self._check_derived()
         protected = sorted(set(self.actionable or ()) & set(self.sensitive))
         if protected:
             raise ValueError(
@@ -380,6 +418,33 @@ class ProjectConfig(_Strict):
         if both:
             raise ValueError(f"columns listed as both actionable and immutable: {both}")
         return self
+
+    def _check_derived(self) -> None:
+        """A derived feature never reads the target, the id or a protected attribute (unless
+        that attribute is explicitly allowed as an input), and takes no reserved name."""
+        from creditscore.features.derived import parse_derived
+
+        spec = self.data
+        protected = set(self.sensitive) - set(self.allow_sensitive_as_features)
+        reserved = {spec.target, spec.id_column, spec.date_column, *self.sensitive} - {None}
+        for feature in parse_derived(self.features.derived):
+            where = f"features.derived.{feature.name}"
+            if feature.name in reserved:
+                raise ValueError(
+                    f"{where}: the name {feature.name!r} is the target, the id, the date "
+                    "column or a sensitive column; choose another name"
+                )
+            for col in feature.columns:
+                if col == spec.target:
+                    raise ValueError(f"{where} reads the target {col!r}: that is leakage")
+                if col == spec.id_column:
+                    raise ValueError(f"{where} reads the id column {col!r}, which is no feature")
+                if col in protected:
+                    raise ValueError(
+                        f"{where} reads the protected attribute {col!r}: a derived feature "
+                        "of a sensitive column is a sensitive input; list it under "
+                        "allow_sensitive_as_features (with a reason) or remove the feature"
+                    )
 
     # ------------------------------------------------------------------ helpers
     def resolve(self, path: str | Path) -> Path:
@@ -447,11 +512,14 @@ def _explain(exc: ValidationError, source: str) -> str:
             lines.append(f"unknown key {loc!r} (check the spelling; see `creditscore init` output)")
         elif err["type"] == "missing":
             lines.append(f"missing required key {loc!r}")
+        elif err["type"] == "derived":  # the message names features.derived.<name> itself
+            lines.append(err["msg"])
         else:
             value = err.get("input")
             shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
             where = f"{loc!r}: " if loc else ""
-            lines.append(f"{where}{err['msg']}{shown}")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{where}{msg}{shown}")
     return f"{source}: " + "; ".join(lines)
 
 

@@ -28,6 +28,7 @@ from creditscore.compiled import CompiledModel, NotCompilableError, compile_mode
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.explain.reasons import Explainer, ReasonCode
+from creditscore.features.derived import date_day
 from creditscore.features.preprocess import canonical_key
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,14 @@ class Scorer:
     def _check_value(self, spec: FieldSpec, value: Any) -> Any:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None if spec.kind == "categorical" else math.nan
+        if spec.kind == "date":  # read only by derived features
+            if math.isnan(date_day(value)):
+                raise ScoringInputError(
+                    f"field {spec.name!r}: expected an ISO date such as '2024-01-31', "
+                    f"got {value!r}",
+                    field=spec.name,
+                )
+            return value
         if isinstance(value, str) and spec.is_special(value):  # e.g. 'n/a': missing
             return None if spec.kind == "categorical" else math.nan
         if spec.kind == "numeric":

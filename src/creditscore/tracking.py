@@ -444,10 +444,13 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
         **{f"split_{k}_rows": v for k, v in sizes.items()},
         "champion_cv_auc_mean": champ.cv_auc_mean,
         "champion_cv_auc_std": champ.cv_auc_std,
+        "champion_fitted_rows": len(result.fit_rows),
         "threshold": result.policy.threshold,
         "training_seconds": result.seconds,
     }
-    metrics.update({f"valid_{k}": v for k, v in result.valid_metrics.items()})
+    # named by the rows they come from: valid_* (final_fit: train) or oof_train_valid_*
+    dev_key = result.provenance.development_key if result.provenance else "valid"
+    metrics.update({f"{dev_key}_{k}": v for k, v in result.development_metrics.items()})
     metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})
     metrics.update(
         {f"calibration_cv_log_loss_{k}": v for k, v in result.calibration.cv_log_loss.items()}

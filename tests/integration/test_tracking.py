@@ -72,7 +72,10 @@ def test_parent_run_holds_config_data_metrics_and_artifacts(
     assert m["dataset_bad_rate"] == pytest.approx(0.3)
     assert (m["split_train_rows"], m["split_valid_rows"], m["split_test_rows"]) == (700, 150, 150)
     assert m["test_roc_auc"] == pytest.approx(trained.test_metrics["roc_auc"])
-    assert m["valid_brier"] == pytest.approx(trained.valid_metrics["brier"])
+    # named by their rows: final_fit train_valid -> out-of-fold over train + valid
+    assert m["oof_train_valid_brier"] == pytest.approx(trained.development_metrics["brier"])
+    assert "valid_brier" not in m
+    assert m["champion_fitted_rows"] == 850
     assert tags["lib.scikit-learn"]
     assert tags["lib.mlflow"]
     assert tags["mlflow.user"]

@@ -223,3 +223,105 @@ def test_a_blocking_fairness_gate_fails_on_a_violation(trained, tmp_path: Path) 
     assert gate["violations"] >= 1  # no two groups are approved at exactly the same rate
     assert result.extras["fairness"]["passed"] is False
     assert "cannot be promoted" in verdict_lines(gate)[0].text
+
+
+# --------------------------------------------------------------------------- derived features
+DERIVED = {
+    "credit_per_month": "credit_amount / duration_in_month",
+    "log_amount": "log1p(credit_amount)",
+    "months_open": "days_between(application_date, account_opened) / 30",
+    "long_loan": "duration_in_month > 24",
+}
+
+
+@pytest.fixture(scope="module")
+def derived_run(german: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """German with two date columns and four derived features (one monotone, one with a
+    reason text), trained with a small budget."""
+    from conftest import quick_config
+    from creditscore.training.train import train
+
+    tmp = tmp_path_factory.mktemp("derived")
+    rng = np.random.default_rng(3)
+    df = german.copy()
+    applied = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, len(df)), "D")
+    opened = applied - pd.to_timedelta(rng.integers(30, 4000, len(df)), "D")
+    df["application_date"] = applied.strftime("%Y-%m-%d")
+    df["account_opened"] = opened.strftime("%Y-%m-%d")
+    df.loc[df.index[::17], "account_opened"] = None  # a missing date -> a missing feature
+    path = tmp / "german_dates.csv"
+    df.to_csv(path, index=False)
+    cfg = quick_config(tmp, ["logistic", "lightgbm"], trials=1)
+    cfg.data.path = str(path)
+    cfg.data.date_column = "application_date"
+    cfg.data.exclude = ["account_opened"]
+    cfg.data.monotone = {"credit_per_month": "increasing"}
+    cfg.features.derived = dict(DERIVED)
+    cfg.reasons = {**cfg.reasons, "credit_per_month": "Loan amount per month"}
+    cfg.fairness = cfg.fairness.model_copy(update={"n_boot": 20})
+    return train(cfg), df
+
+
+def test_derived_features_are_features_like_any_other(derived_run) -> None:  # type: ignore[no-untyped-def]
+    result, _ = derived_run
+    bundle = result.bundle
+    kinds = {f.name: f.kind for f in bundle.schema.fields}
+    assert kinds["application_date"] == kinds["account_opened"] == "date"
+    assert not set(DERIVED) & set(kinds)  # computed, never sent
+    assert set(DERIVED) <= set(bundle.profile.features)
+    assert bundle.metadata["derived"] == DERIVED
+    lgbm = next(c for c in result.candidates if c.name == "lightgbm")
+    est = lgbm.model.named_steps["model"]
+    numeric = [*result.dataset.numeric, *DERIVED]
+    assert est.monotone_constraints[numeric.index("credit_per_month")] == 1
+    cleaned = lgbm.model.named_steps["clean"].fit(result.dataset.X).transform(result.dataset.X)
+    X = result.dataset.X
+    np.testing.assert_allclose(
+        cleaned["credit_per_month"], X["credit_amount"] / X["duration_in_month"], rtol=1e-15
+    )
+    assert cleaned["months_open"].isna().sum() == X["account_opened"].isna().sum() > 0
+
+
+def test_a_derived_feature_scores_the_same_in_pipeline_scorer_api_and_pyfunc(
+    derived_run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import mlflow.pyfunc
+
+    from api.helpers import AUTH, make_settings
+    from creditscore.pyfunc import save_pyfunc
+    from creditscore.serving.app import create_app
+    from creditscore.tracking import signature_for
+
+    result, df = derived_run
+    bundle = result.bundle
+    X = df.drop(columns=["creditability"]).iloc[result.splits.test]
+    want = bundle.predict_proba(X)
+    scorer = Scorer(bundle)
+    assert scorer.fast_path == "compiled", scorer.fast_path_detail
+    np.testing.assert_allclose(scorer.probabilities(X), want, rtol=0, atol=1e-9)
+    rows = X[bundle.features].astype(object).where(X[bundle.features].notna(), None)
+    apps = rows.to_dict(orient="records")
+    singles = [scorer.decide(a).probability_of_default for a in apps]
+    np.testing.assert_allclose(singles, want, rtol=0, atol=1e-9)
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(make_settings(tmp_path), bundle, model_version="1")) as client:
+        got = []
+        for app in apps[:40]:
+            r = client.post("/v1/decisions", json=app, headers=AUTH)
+            assert r.status_code == 200, r.text
+            got.append(r.json()["probability_of_default"])
+        bad = client.post("/v1/decisions", json={**apps[0], "account_opened": "soon"}, headers=AUTH)
+        assert bad.status_code == 422
+        assert "account_opened" in bad.text
+    np.testing.assert_allclose(got, want[:40], rtol=0, atol=1e-9)
+
+    model_dir = save_pyfunc(
+        result.bundle_path, tmp_path / "pyfunc", signature=signature_for(result), input_example=None
+    )
+    served = mlflow.pyfunc.load_model(str(model_dir)).predict(X[bundle.features])
+    np.testing.assert_allclose(served["probability_of_default"], want, rtol=0, atol=1e-9)

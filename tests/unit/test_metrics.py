@@ -15,6 +15,8 @@ from sklearn.metrics import (
     brier_score_loss,
     f1_score,
     log_loss,
+    mean_absolute_error,
+    mean_squared_error,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -126,6 +128,19 @@ def test_classification_metrics_match_sklearn(threshold: float) -> None:
     assert m["tn"] + m["fp"] + m["fn"] + m["tp"] == len(y)
     assert m["expected_cost"] == pytest.approx((10 * fn + fp) / len(y))
     assert m["approval_rate"] == pytest.approx(float(np.mean(p < threshold)))
+
+
+def test_rmse_and_mae_of_the_pd_hand_example_and_scikit_learn() -> None:
+    # misses |y - p|: 0.1 0.2 0.7 0.4 0.4 0.2 -> MAE 2.0 / 6; squares sum to 0.90 -> RMSE
+    m = classification_metrics(Y6, P6, 0.5, COSTS)
+    assert m["mae"] == pytest.approx(1 / 3)
+    assert m["rmse"] == pytest.approx(math.sqrt(0.15))
+    y, p = _data(seed=2)
+    m = classification_metrics(y, p, 0.3, COSTS)
+    assert m["rmse"] == pytest.approx(math.sqrt(mean_squared_error(y, p)), rel=1e-12)
+    assert m["rmse"] == pytest.approx(math.sqrt(m["brier"]), rel=1e-12)
+    assert m["mae"] == pytest.approx(mean_absolute_error(y, p), rel=1e-12)
+    assert m["mae"] == pytest.approx(float(np.mean(np.abs(y - p))), rel=1e-12)
 
 
 def test_no_approvals_and_single_class_do_not_raise() -> None:

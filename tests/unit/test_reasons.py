@@ -156,11 +156,15 @@ def test_blend_and_calibrated_bundle(pipes: dict[str, Any], data: Any) -> None:
 
 
 def test_trained_bundle_unwraps_to_the_champion_pipeline(trained) -> None:  # type: ignore[no-untyped-def]
-    assert uncalibrated(trained.bundle.model) is trained.champion_result.model
+    inner, champion = uncalibrated(trained.bundle.model), trained.champion_result.model
+    # final_fit train_valid ships the champion refitted on train + valid: same estimator,
+    # same parameters, fitted anew
+    assert type(inner) is type(champion)
+    assert inner.get_params(deep=False).keys() == champion.get_params(deep=False).keys()
     ex = Explainer.from_bundle(trained.bundle)
     X = trained.dataset.X.iloc[trained.splits.test]
     C = ex.contributions(X)
-    truth = logit(trained.champion_result.model.predict_proba(X)[:, 1])
+    truth = logit(inner.predict_proba(X)[:, 1])
     np.testing.assert_allclose(C.sum(axis=1), truth, atol=1e-6)
 
 

@@ -45,7 +45,7 @@ def test_the_request_model_folds_spellings_and_still_refuses_unknown_ones() -> N
 def test_special_codes_are_scored_as_missing_and_leave_the_range() -> None:
     X = pd.DataFrame({"years": [1.0, 4.0, -999.0, 30.0], "ref": ["a", "b", "unknown", "a"]})
     codes = {"years": [-999], "ref": ["unknown"]}
-    schema = InputSchema.from_frame(X, ["years"], ["ref"], codes)
+    schema = InputSchema.from_frame(X, ["years"], ["ref"], special_codes=codes)
     years = schema.field("years")
     assert (years.minimum, years.maximum) == (1.0, 30.0)
     assert years.is_special(-999.0)

@@ -41,8 +41,9 @@ class _RichProgress:
 
 
 def _print_training(result: Any) -> None:
+    prov = result.provenance
     table = Table(title="Candidates: CV on train, then the validation set")
-    for col in ("candidate", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "fit s"):
+    for col in ("candidate", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "s"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for r in sorted(result.candidates, key=lambda c: c.cv_auc_mean, reverse=True):
         champion = r.name == result.champion
@@ -54,18 +55,18 @@ def _print_training(result: Any) -> None:
             fmt(r.valid_ks, 3),
             fmt(r.valid_brier, 4),
             f"{r.tuning.n_trials}/{r.tuning.n_pruned}p" if r.tuning.n_trials else "-",
-            f"{r.fit_seconds:.2f}",
+            f"{r.tuning.seconds + r.fit_seconds:.0f}",
             style="bold green" if champion else None,
         )
-    table.caption = f"* champion: {result.champion_result.label}; trials n/Np = run/pruned"
+    table.caption = (
+        f"* champion: {result.champion_result.label}; trials n/Np = run/pruned;"
+        " s = tuning + fitting seconds\n"
+        f"CV AUC: {prov.selection}; valid AUC, KS, Brier: {prov.candidates}"
+    )
     console.print(table)
 
     m = result.test_metrics
-    metrics = Table(
-        title=f"Champion on the test set ({result.splits.sizes()['test']} rows"
-        + (", out-of-time" if result.splits.out_of_time else "")
-        + ")"
-    )
+    metrics = Table(title=f"Champion, fitted on {prov.fitted_on}, on {prov.test}")
     metrics.add_column("metric")
     metrics.add_column("value", justify="right")
     for key in (
@@ -75,6 +76,8 @@ def _print_training(result: Any) -> None:
         "pr_auc",
         "brier",
         "log_loss",
+        "rmse",
+        "mae",
         "accuracy",
         "precision",
         "recall",
@@ -94,9 +97,16 @@ def _print_training(result: Any) -> None:
     s = pol.summary()
     console.print(
         f"[bold]Policy[/bold] (version {pol.version}): decline when PD >= {pol.threshold:.4f}"
-        f" (cost-optimal on valid; Bayes threshold {s['bayes_threshold']:.4f}),"
-        f" refer within ±{pol.refer_margin:.3f}; calibration: {result.calibration.method};"
-        f" costs FN {pol.cost_fn:g} / FP {pol.cost_fp:g}."
+        f" (Bayes threshold {s['bayes_threshold']:.4f}), refer within ±{pol.refer_margin:.3f};"
+        f" calibration: {result.calibration.method}; costs FN {pol.cost_fn:g} / FP"
+        f" {pol.cost_fp:g}."
+    )
+    console.print(f"  threshold: {prov.threshold}")
+    console.print(f"  calibration: {prov.calibration}")
+    dev = result.development_metrics
+    console.print(
+        f"  development ({prov.development}): ROC-AUC {fmt(dev.get('roc_auc'), 4)},"
+        f" Brier {fmt(dev.get('brier'), 4)}, expected cost {fmt(dev.get('expected_cost'), 4)}"
     )
     console.print(
         "Risk bands: "
@@ -148,8 +158,10 @@ def train(
 
     Without --config: ./creditscore.yaml if present, else the bundled German data.
 
-    Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, fit seconds),
-    the champion's test metrics and decision policy, and where the bundle and plots are.
+    Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, seconds),
+    the champion's test metrics and decision policy, and where the bundle and plots are;
+    each figure says which rows it comes from (``final_fit`` in the config: the shipped
+    model learns from train + valid, the default, or from train only).
     Then writes the model card, logs everything to MLflow (``CREDITSCORE_TRACKING_URI``,
     default ``sqlite:///mlflow.db`` here), registers a new version and makes it champion
     only if it is not worse than the current champion on the same test rows.

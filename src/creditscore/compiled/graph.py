@@ -108,6 +108,7 @@ class PipelineNode:
         self.proba_float32 = bool(kernel.proba_float32)
 
     def response_one(self, values: Values, kind: str) -> Any:
+        values = self.cleaners[0].extend(values)  # + derived features, if any
         if self.scorecard is not None:
             z = self.scorecard.decision_from(self.scorecard.contributions_one(values))
             return z if kind == "decision" else float(tanh_sigmoid(z))
@@ -371,6 +372,11 @@ def probe_frame(schema: InputSchema, n: int = 200, seed: int = 0) -> pd.DataFram
             x[:2] = [lo, hi]
             x[rng.random(n) < 0.08] = np.nan
             data[f.name] = x
+        elif f.kind == "date":  # read by derived features: ISO dates over a century
+            days = rng.integers(-20000, 20000, n)
+            dates = (np.datetime64("1970-01-01") + days).astype(str).astype(object)
+            dates[rng.random(n) < 0.08] = None
+            data[f.name] = dates
         else:
             cats = list(f.categories or [])
             values = np.array(

@@ -23,6 +23,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 
 from creditscore.compiled.base import UNSEEN, Values, require
 from creditscore.data.schema import InputSchema
+from creditscore.features.derived import RowEvaluator, date_days, evaluate_frame
 from creditscore.features.preprocess import InputCleaner, _to_float32, canonical_key
 
 
@@ -40,10 +41,14 @@ class Cleaner:
 
     def __init__(self, cleaner: InputCleaner, schema: InputSchema) -> None:
         require(type(cleaner) is InputCleaner, "the pipeline does not start with InputCleaner")
-        self.numeric = [str(c) for c in cleaner.numeric]
+        self.inputs = [str(c) for c in cleaner.numeric]  # numbers read from the application
         self.categorical = [str(c) for c in cleaner.categorical]
+        # derived features (features/derived.py's own evaluators): numbers the encoders read
+        # after the inputs, from positions past the schema's (see ``extend``)
+        self.derived = [str(c) for c in getattr(cleaner, "derived_names_", [])]
+        self.numeric = [*self.inputs, *self.derived]
         fields = {f.name: f for f in schema.fields}
-        for col in self.numeric:
+        for col in self.inputs:
             require(
                 col in fields and fields[col].kind == "numeric", f"{col!r} is not a numeric field"
             )
@@ -53,15 +58,39 @@ class Cleaner:
                 f"{col!r} is not a categorical field",
             )
         self.position = {name: i for i, name in enumerate(schema.names)}
+        for k, name in enumerate(self.derived):
+            self.position[name] = len(schema.names) + k
+        self._row = RowEvaluator(cleaner.derived_) if self.derived else None
+        self._derived_features = list(getattr(cleaner, "derived_", []))
+        self._reads = (
+            [(c, self.position[c]) for c in [*self.inputs, *cleaner.extra_numeric_]]
+            if self.derived
+            else []
+        )
+        self._dates = [(c, self.position[c]) for c in cleaner.date_inputs_] if self.derived else []
         self.categories = {col: list(fields[col].categories or []) for col in self.categorical}
         self.spellings = {col: dict(cleaner.spellings_[col]) for col in self.categorical}
         special = cleaner.special_
         self.special_numbers = {
-            col: tuple(float(c) for c in special.get(col, ())) for col in self.numeric
+            col: tuple(float(c) for c in special.get(col, ()))
+            for col in [*self.numeric, *getattr(cleaner, "extra_numeric_", [])]
         }
         self.special_strings = {
             col: frozenset(str(c) for c in special.get(col, ())) for col in self.categorical
         }
+
+    def extend(self, values: Values) -> Values:
+        """One validated application with its derived features appended (as InputCleaner
+        computes them: special codes missing first)."""
+        if self._row is None:
+            return values
+        numbers = {}
+        for col, pos in self._reads:
+            v = values[pos]
+            codes = self.special_numbers.get(col)
+            numbers[col] = math.nan if v != v or (codes and v in codes) else v
+        dates = {col: values[pos] for col, pos in self._dates}
+        return [*values, *self._row.values(numbers, dates)]
 
     def clean(self, column: str, value: str) -> str | None:
         """InputCleaner's output for a present value (``None``: a special code, missing)."""
@@ -87,15 +116,25 @@ class Cleaner:
         return out
 
     # ------------------------------------------------------------- frames
+    def _number(self, frame: Frame, col: str) -> np.ndarray:
+        values = frame.number(col)
+        codes = self.special_numbers.get(col)
+        if codes:
+            values = np.where(np.isin(values, codes), np.nan, values)
+        return values
+
     def numbers(self, frame: Frame) -> np.ndarray:
-        """The numeric columns as InputCleaner makes them: float64, special codes -> NaN."""
+        """The numeric columns as InputCleaner makes them: float64, special codes -> NaN,
+        then the derived features."""
         out = np.empty((frame.n, len(self.numeric)), dtype=np.float64)
-        for j, col in enumerate(self.numeric):
-            values = frame.number(col)
-            codes = self.special_numbers[col]
-            if codes:
-                values = np.where(np.isin(values, codes), np.nan, values)
-            out[:, j] = values
+        for j, col in enumerate(self.inputs):
+            out[:, j] = self._number(frame, col)
+        if self.derived:
+            numbers = {c: self._number(frame, c) for c, _ in self._reads}
+            dates = {c: date_days(frame.frame[c]) for c, _ in self._dates}
+            got = evaluate_frame(self._derived_features, numbers, dates, frame.n)
+            for k, name in enumerate(self.derived):
+                out[:, len(self.inputs) + k] = got[name]
         return out
 
     def encode_column(

@@ -19,7 +19,7 @@ import csv
 import difflib
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -166,11 +166,21 @@ class Dataset:
     data_hash: str
     target: str
     positive: Scalar
+    # features.derived (name -> expression) and the columns only they read: numbers and
+    # dates that are no model input themselves, but are sent with every application
+    derived: dict[str, str] = field(default_factory=dict)
+    extra_numeric: list[str] = field(default_factory=list)
+    date_inputs: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> list[str]:
-        """Model inputs in the column order of ``X``."""
+        """Columns an application must carry, in the column order of ``X``."""
         return [str(c) for c in self.X.columns]
+
+    @property
+    def model_numeric(self) -> list[str]:
+        """The numbers the model sees after its InputCleaner: inputs, then derived."""
+        return [*self.numeric, *self.derived]
 
     @property
     def n_rows(self) -> int:
@@ -547,11 +557,19 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
     elif not usable and not problems:
         problems.append("no usable features left; see data.features and data.exclude")
 
+    extra_numeric, date_inputs = _check_derived(
+        df, config, features, numeric, categorical, problems
+    )
+
     if problems:
         raise DataError(_report(problems))
 
     assert y is not None
     X = X[[c for c in features if c in usable]]
+    for col in extra_numeric:
+        X[col] = to_numeric(df[col])[0]
+    for col in date_inputs:
+        X[col] = df[col]
     sens_cols = [c for c in config.sensitive if c in present]
     return Dataset(
         X=X,
@@ -564,7 +582,79 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
         data_hash=data_hash(df),
         target=spec.target,
         positive=spec.positive,
+        derived=dict(config.features.derived),
+        extra_numeric=extra_numeric,
+        date_inputs=date_inputs,
     )
+
+
+def _check_derived(
+    df: pd.DataFrame,
+    config: ProjectConfig,
+    features: list[str],
+    numeric: list[str],
+    categorical: list[str],
+    problems: list[str],
+) -> tuple[list[str], list[str]]:
+    """Check ``features.derived`` against the data; returns the columns only derived
+    features read (as numbers, as dates), which become inputs an application carries."""
+    from creditscore.features.derived import bad_dates, parse_derived
+
+    columns = [str(c) for c in df.columns]
+    derived = parse_derived(config.features.derived)
+    names = {f.name for f in derived}
+    extra_numeric: list[str] = []
+    date_inputs: list[str] = []
+    for f in derived:
+        where = f"features.derived.{f.name}"
+        if f.name in columns:
+            problems.append(
+                f"{where}: the data already has a column {f.name!r}; give the feature another name"
+            )
+        for col in f.numbers:
+            if col in names:
+                continue
+            if col not in columns:
+                problems.append(
+                    f"{where} reads column {col!r}, which is not in the data{_close(col, columns)}"
+                )
+            elif col in categorical:
+                problems.append(
+                    f"{where} reads column {col!r} as a number, but it is categorical; "
+                    "derived features compute with numbers (and dates in days_between / "
+                    "years_between)"
+                )
+            elif col not in numeric and col not in extra_numeric:
+                _, bad = to_numeric(df[col])
+                if bad.any():
+                    problems.append(
+                        f"{where}: " + _non_numeric(col, df[col], bad, int(bad.sum()), forced=False)
+                    )
+                else:
+                    extra_numeric.append(col)
+        for col in f.dates:
+            if col not in columns:
+                problems.append(
+                    f"{where} reads date column {col!r}, which is not in the data"
+                    f"{_close(col, columns)}"
+                )
+                continue
+            if col in features and col in {*numeric, *categorical}:
+                problems.append(
+                    f"{where} reads {col!r} as a date, but it is a model input; list it "
+                    "under data.exclude to use it as a date only"
+                )
+                continue
+            bad = bad_dates(df[col])
+            if bad.any():
+                pos = int(np.flatnonzero(bad.to_numpy())[0])
+                problems.append(
+                    f"{where}: date column {col!r} has {int(bad.sum())} values that are not "
+                    f"ISO dates (YYYY-MM-DD), e.g. {_fmt(df[col].iloc[pos])} ({_row(pos)})"
+                )
+            elif col not in date_inputs:
+                date_inputs.append(col)
+    return extra_numeric, date_inputs
 
 
 def _why_blocked(col: str, config: ProjectConfig) -> str:

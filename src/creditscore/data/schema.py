@@ -19,7 +19,7 @@ from creditscore.features.preprocess import canonical_key, canonical_spellings
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # "numeric" | "categorical" | "date" (read only by derived features)
     nullable: bool  # missing values were seen in training
     categories: list[str] | None = None  # categorical: levels seen in training
     minimum: float | None = None  # numeric: range seen in training
@@ -70,6 +70,7 @@ class InputSchema:
         X: pd.DataFrame,
         numeric: list[str],
         categorical: list[str],
+        dates: list[str] | None = None,
         special_codes: Mapping[str, Sequence[Any]] | None = None,
     ) -> InputSchema:
         """The schema of training inputs ``X``. Categories are the canonical spellings (one
@@ -106,4 +107,6 @@ class InputSchema:
                 specs.append(
                     FieldSpec(col, "categorical", nullable, categories=cats, special_codes=own)
                 )
+            elif col in (dates or ()):
+                specs.append(FieldSpec(col, "date", bool(s.isna().any())))
         return cls(specs)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from creditscore.evaluation.importance import REPEATS, feature_importance
+from creditscore.evaluation.importance import REPEATS, feature_importance, importance_rows_of
 from creditscore.evaluation.metrics import bootstrap_auc_interval
 from creditscore.evaluation.plots import PLOT_NAMES, importance_png
 from creditscore.exceptions import BundleError
@@ -43,6 +43,14 @@ BOOTSTRAP = 300
 def _b64(path: Path | str) -> str | None:
     p = Path(path)
     return base64.b64encode(p.read_bytes()).decode("ascii") if p.is_file() else None
+
+
+def _interactions(result: TrainingResult) -> dict[str, Any] | None:
+    found = result.interactions
+    if found is None:
+        return None
+    plot = result.plots.get("interactions")
+    return {**asdict(found), "plot": _b64(plot) if plot else None}
 
 
 def _stability(result: TrainingResult) -> dict[str, Any]:
@@ -160,6 +168,7 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
 
     importance = feature_importance(result)
     importance_rows = [asdict(r) for r in importance]
+    importance_idx, importance_label = importance_rows_of(result)
     summary = policy.summary()
     band_rows = []
     for band in summary["bands"]:
@@ -231,7 +240,11 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
             "features": len(result.bundle.features),
         },
         "test_metrics": dict(result.test_metrics),
-        "valid_metrics": dict(result.valid_metrics),
+        "valid_metrics": dict(result.development_metrics),  # the rows: provenance.development
+        "provenance": result.provenance.to_dict() if result.provenance else None,
+        "derived": dict(ds.derived),
+        "error_analysis": asdict(result.error_analysis) if result.error_analysis else None,
+        "interactions": _interactions(result),
         "test_auc_interval": bootstrap_auc_interval(y_test, p_test, BOOTSTRAP, cfg.split.seed),
         "test_auc_bootstrap": BOOTSTRAP,
         "plots": {n: d for n in PLOT_NAMES if n in result.plots and (d := _b64(result.plots[n]))},
@@ -249,7 +262,8 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
             "rows": importance_rows,
             "plot": base64.b64encode(importance_png(importance, TOP_FEATURES)).decode("ascii"),
             "repeats": REPEATS,
-            "valid_rows": len(splits.valid),
+            "valid_rows": len(importance_idx),
+            "rows_label": importance_label,
         },
         "stability": _stability(result),
         "extras": {k: _extra(result.extras.get(k)) for k in ("fairness", "explanations")},

@@ -69,9 +69,18 @@ def permutation_importance_batched(
     return out
 
 
+def importance_rows_of(result: TrainingResult) -> tuple[np.ndarray, str]:
+    """Rows the shipped model did not learn from: valid with ``final_fit: train``, test
+    with ``train_valid`` (the refitted model saw the validation rows)."""
+    if result.config.final_fit == "train":
+        return result.splits.valid, "validation"
+    return result.splits.test, "test"
+
+
 def feature_importance(result: TrainingResult, n_repeats: int = REPEATS) -> list[FeatureImportance]:
-    """Permutation importance on the validation split, ROC-AUC scorer, largest first."""
-    idx = result.splits.valid
+    """Permutation importance on rows the shipped model did not learn from (see
+    :func:`importance_rows_of`), ROC-AUC scorer, largest first."""
+    idx, _ = importance_rows_of(result)
     X = result.dataset.X.iloc[idx][result.bundle.features]
     imp = permutation_importance_batched(
         result.bundle.model,

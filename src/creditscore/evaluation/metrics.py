@@ -24,9 +24,11 @@ from sklearn.metrics import (
     confusion_matrix,
     f1_score,
     log_loss,
+    mean_absolute_error,
     precision_score,
     recall_score,
     roc_auc_score,
+    root_mean_squared_error,
 )
 
 from creditscore.config import CostConfig
@@ -221,7 +223,9 @@ def classification_metrics(
     """All headline metrics of ``p`` on ``y``, with decisions at ``threshold``.
 
     Declined (predicted bad) means ``p >= threshold``. Keys: accuracy, precision, recall,
-    f1, specificity, roc_auc, pr_auc, gini, ks, brier, log_loss, expected_cost (per
+    f1, specificity, roc_auc, pr_auc, gini, ks, brier, log_loss, rmse and mae (of the PD
+    against the 0/1 outcome: RMSE is the square root of Brier, MAE the mean absolute
+    miss, which a large error moves less), expected_cost (per
     applicant, ``(fn * c_fn + fp * c_fp) / n``), approval_rate, bad_rate_approved, tn, fp,
     fn, tp (ints), n, bad_rate.
 
@@ -250,6 +254,8 @@ def classification_metrics(
         "ks": ks_statistic(y_arr, p_arr),
         "brier": float(brier_score_loss(y_arr, p_arr, pos_label=1)),
         "log_loss": float(log_loss(y_arr, p_arr, labels=[0, 1])),
+        "rmse": float(root_mean_squared_error(y_arr, p_arr)),
+        "mae": float(mean_absolute_error(y_arr, p_arr)),
         "expected_cost": (fn * costs.false_negative + fp * costs.false_positive) / n,
         "approval_rate": approved / n,
         "bad_rate_approved": fn / approved if approved else 0.0,

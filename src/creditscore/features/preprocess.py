@@ -66,13 +66,20 @@ def _is_missing(value: Any) -> bool:
 
 
 class InputCleaner(TransformerMixin, BaseEstimator):
-    """Select the model inputs in a fixed order and give them one representation.
+    """Select the model inputs in a fixed order, give them one representation, and compute
+    the derived features.
 
     Numbers become float64 with the configured special codes (e.g. -999 "not asked") and
     any text set to missing. Categories become strings; spellings that differ only by case
     or spaces ("Rent", "rent ") are mapped to one canonical spelling
     (:func:`canonical_spellings`), so a live application lands in the same category as in
-    training.
+    training. ``derived`` (name -> expression, :mod:`creditscore.features.derived`) adds one
+    number per entry, computed from the cleaned numbers (special codes already missing) and
+    from date columns.
+
+    Output columns: ``numeric``, then the derived features, then ``categorical``. A column
+    that a derived expression reads but that is not itself an input (e.g. a date of birth)
+    is read from the input frame and not passed on.
     """
 
     def __init__(
@@ -80,53 +87,92 @@ class InputCleaner(TransformerMixin, BaseEstimator):
         numeric: Sequence[str] = (),
         categorical: Sequence[str] = (),
         special_codes: Mapping[str, Sequence[Any]] | None = None,
+        derived: Mapping[str, str] | None = None,
     ) -> None:
         self.numeric = numeric
         self.categorical = categorical
         self.special_codes = special_codes
+        self.derived = derived
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> InputCleaner:
+        from creditscore.features.derived import parse_derived
+
+        features = parse_derived(self.derived)
+        numeric, categorical = list(self.numeric), list(self.categorical)
+        names = [f.name for f in features]
+        clash = sorted(set(names) & set(numeric + categorical))
+        if clash:
+            raise ValueError(f"derived features {clash} have the names of input columns")
+        used_numbers = [c for f in features for c in f.numbers if c not in names]
+        wrong = sorted({c for c in used_numbers if c in categorical})
+        if wrong:
+            raise ValueError(f"derived features read categorical columns {wrong} as numbers")
+        date_cols = list(dict.fromkeys(c for f in features for c in f.dates))
+        wrong = sorted(set(date_cols) & set(numeric + categorical))
+        if wrong:
+            raise ValueError(f"derived features read model inputs {wrong} as dates")
+        self.derived_ = features
+        self.derived_names_ = names
+        self.extra_numeric_ = list(dict.fromkeys(c for c in used_numbers if c not in numeric))
+        self.date_inputs_ = date_cols
+        self.inputs_ = [*numeric, *categorical, *self.extra_numeric_, *date_cols]
         frame = self._as_frame(X)
-        self.feature_names_in_ = np.asarray(
-            list(self.numeric) + list(self.categorical), dtype=object
-        )
+        self.feature_names_in_ = np.asarray([*numeric, *names, *categorical], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.spellings_ = {
-            col: canonical_spellings(frame[col].dropna()) for col in self.categorical
-        }
+        self.spellings_ = {col: canonical_spellings(frame[col].dropna()) for col in categorical}
+        numbers = {*numeric, *self.extra_numeric_}
         # A numeric column's text codes ('n/a') need no entry: any text becomes missing.
         self.special_ = {
             col: (
                 [float(c) for c in codes if _is_number(c)]
-                if col in self.numeric
+                if col in numbers
                 else [str(c) for c in codes]
             )
             for col, codes in (self.special_codes or {}).items()
         }
         return self
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # bundles pickled before derived features existed
+        state.setdefault("derived", None)
+        state.setdefault("derived_", [])
+        state.setdefault("derived_names_", [])
+        state.setdefault("extra_numeric_", [])
+        state.setdefault("date_inputs_", [])
+        super().__setstate__(state)
+
     def _as_frame(self, X: Any) -> pd.DataFrame:
+        cols = getattr(self, "inputs_", None) or [*self.numeric, *self.categorical]
         if isinstance(X, pd.DataFrame):
-            missing = [c for c in [*self.numeric, *self.categorical] if c not in X.columns]
+            missing = [c for c in cols if c not in X.columns]
             if missing:
                 raise KeyError(f"input lacks columns {missing}")
             return X
         arr = np.asarray(X, dtype=object)
-        cols = [*self.numeric, *self.categorical]
         if arr.ndim != 2 or arr.shape[1] != len(cols):
             raise ValueError(f"expected a frame with columns {cols}")
         return pd.DataFrame(arr, columns=cols)
+
+    def _number(self, frame: pd.DataFrame, col: str) -> np.ndarray:
+        values = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        codes = self.special_.get(col)
+        if codes:
+            values = values.mask(values.isin(codes))
+        return values.to_numpy()
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "spellings_")
         frame = self._as_frame(X)
         out: dict[str, Any] = {}
         for col in self.numeric:
-            values = pd.to_numeric(frame[col], errors="coerce").astype("float64")
-            codes = self.special_.get(col)
-            if codes:
-                values = values.mask(values.isin(codes))
-            out[col] = values.to_numpy()
+            out[col] = self._number(frame, col)
+        if self.derived_:
+            from creditscore.features.derived import date_days, evaluate_frame
+
+            numbers = {c: out[c] for c in self.numeric}
+            numbers.update({c: self._number(frame, c) for c in self.extra_numeric_})
+            dates = {c: date_days(frame[c]) for c in self.date_inputs_}
+            out.update(evaluate_frame(self.derived_, numbers, dates, len(frame)))
         for col in self.categorical:
             raw = frame[col]
             present = raw.notna().to_numpy()

@@ -238,6 +238,26 @@ def _fairness(inf: Inference) -> list[str]:
     return out
 
 
+def _derived_lines(inf: Inference) -> list[str]:
+    """``features.derived``, with the standard credit ratios recognised from the column
+    names proposed commented out (features/derived.py decides which)."""
+    from creditscore.features.derived import propose_derived
+
+    blocked = {inf.target, inf.id_column, *inf.sensitive}
+    columns = [d.column for d in inf.decisions if d.column not in blocked]
+    proposals = propose_derived(columns, inf.date_column)
+    out = [
+        "# Derived features: name -> expression over input columns, computed inside the model",
+        "# (ratios divide safely: missing when the denominator is 0 or missing). Grammar: README.",
+        "features:",
+    ]
+    if not proposals:
+        return [*out, "  derived: {}", ""]
+    out += ["  derived:                      # init recognised these; uncomment to use"]
+    out += [_line(f"    # {name}: {_y(expression)}", why) for name, expression, why in proposals]
+    return [*out, ""]
+
+
 def _levers(inf: Inference) -> list[str]:
     out = [
         "# Counterfactuals ('what would get me approved') change only actionable inputs (what",
@@ -329,6 +349,7 @@ def render_yaml(inf: Inference) -> str:
         "reasons: {}",
         "",
     ]
+    out += _derived_lines(inf)
     out += _fairness(inf)
     out += _levers(inf)
     out += [_line("output_dir: artifacts", "where bundles and plots go, relative to this file"), ""]

@@ -35,6 +35,22 @@ class Context:
     monotone: Mapping[str, str] = field(default_factory=dict)  # column -> increasing|decreasing
     seed: int = 42
     n_jobs: int = 2
+    # features.derived (name -> expression): their names are among ``numeric``; the
+    # InputCleaner computes them from the raw inputs
+    derived: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def input_numeric(self) -> list[str]:
+        """The numeric columns read from the application (``numeric`` less the derived)."""
+        return [c for c in self.numeric if c not in self.derived]
+
+    def cleaner(self) -> InputCleaner:
+        return InputCleaner(
+            self.input_numeric,
+            list(self.categorical),
+            dict(self.special_codes),
+            dict(self.derived) or None,
+        )
 
     def constraints(self) -> list[int]:
         """Monotone constraint per numeric column (+1: PD rises), in ``numeric`` order: the
@@ -61,10 +77,7 @@ class Candidate:
         merged = {**self.defaults, **(params or {})}
         return Pipeline(
             [
-                (
-                    "clean",
-                    InputCleaner(list(ctx.numeric), list(ctx.categorical), dict(ctx.special_codes)),
-                ),
+                ("clean", ctx.cleaner()),
                 (
                     "prep",
                     build_preprocessor(

@@ -62,6 +62,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("candidates", "Candidates compared"),
     ("model", "Chosen model and parameters"),
     ("test-metrics", "Test metrics"),
+    ("errors", "Error analysis"),
     ("calibration", "Calibration"),
     ("threshold", "Threshold and cost"),
     ("policy", "Decision policy and risk bands"),
@@ -69,6 +70,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("fairness", "Fairness"),
     ("proxies", "Possible proxies"),
     ("explanations", "Explanations"),
+    ("interactions", "Feature interactions"),
     ("stability", "Stability baseline"),
     ("promotion", "Promotion record"),
     ("reproducibility", "Reproducibility"),
@@ -81,7 +83,7 @@ PLOT_CAPTIONS = {
     "ks": "Cumulative PD distributions of goods and bads (KS).",
     "score_distribution": "Score points of goods and bads, with the threshold.",
     "cost_threshold": "Expected cost per applicant by threshold.",
-    "importance": "Drop in validation ROC-AUC when a feature is shuffled.",
+    "importance": "Drop in ROC-AUC (rows the model did not learn from) when a feature is shuffled.",
 }
 
 METRIC_ROWS = (
@@ -91,6 +93,8 @@ METRIC_ROWS = (
     ("pr_auc", "PR-AUC (average precision)"),
     ("brier", "Brier score"),
     ("log_loss", "Log loss"),
+    ("rmse", "RMSE of the PD"),
+    ("mae", "MAE of the PD"),
     ("accuracy", "Accuracy"),
     ("precision", "Precision (bad rate among declined)"),
     ("recall", "Recall (share of bads declined)"),
@@ -102,9 +106,28 @@ METRIC_ROWS = (
 )
 
 CALIBRATION_NOTE = (
-    "Chosen by 5-fold cross-validated log loss within the validation set; "
+    "Chosen by 5-fold cross-validated log loss within the rows named above the table; "
     '"none" is the uncalibrated model.'
 )
+
+
+def _prov(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Which rows each figure comes from (cards written before final_fit: train only)."""
+    p = ctx.get("provenance")
+    if p:
+        return dict(p)
+    rows = ctx["splits"]["rows"]
+    return {
+        "final_fit": "train",
+        "fitted_on": f"train ({rows['train']['rows']:,} rows)",
+        "selection": f"CV on train ({rows['train']['rows']:,} rows)",
+        "candidates": "each candidate fitted on train, scored on valid",
+        "calibration": f"CV log loss within valid ({rows['valid']['rows']:,} rows)",
+        "threshold": f"cost-optimal on valid ({rows['valid']['rows']:,} rows)",
+        "development_key": "valid",
+        "development": f"valid ({rows['valid']['rows']:,} rows)",
+        "test": f"test ({rows['test']['rows']:,} rows)",
+    }
 
 
 def _when(iso: Any) -> str:
@@ -155,8 +178,9 @@ class _Facts:
             protected_statement(
                 self.c.get("protected"), d["sensitive"], [*d["numeric"], *d["categorical"]]
             ),
-            f"PDs are calibrated ({self.c['calibration']['method']}) on the validation split of "
-            f"{self.c['splits']['rows']['valid']['rows']:,} rows; the threshold "
+            f"The shipped model learnt from {_prov(self.c)['fitted_on']}; PDs are calibrated "
+            f"({self.c['calibration']['method']}) and the threshold set on "
+            f"{_prov(self.c)['development']}; the threshold "
             f"{p['threshold']:.4f} is cost-optimal for costs FN {p['costs']['false_negative']:g} : "
             f"FP {p['costs']['false_positive']:g} and must be revisited when costs change.",
             f"The test set has only {self.c['splits']['rows']['test']['rows']:,} rows: read its "
@@ -209,11 +233,31 @@ class _Facts:
                 f"Out-of-time: the test set is the latest applications{period}; train and valid "
                 f"are a stratified split of the earlier ones (seed {s['seed']})."
             )
+        if _prov(self.c)["final_fit"] == "train":
+            return (
+                f"Stratified random split, seed {s['seed']}. Train tunes the candidates by "
+                "cross-validation, valid calibrates and sets the threshold, test is touched "
+                "once for the figures below."
+            )
         return (
-            f"Stratified random split, seed {s['seed']}. Train tunes the candidates by "
-            "cross-validation, valid calibrates and sets the threshold, test is touched once "
-            "for the figures below."
+            f"Stratified random split, seed {s['seed']}. Train tunes and selects the "
+            "candidates by cross-validation; the champion is then refitted on train + valid, "
+            "calibrated and thresholded on cross-fitted out-of-fold PDs of train + valid; "
+            "test is touched once for the figures below."
         )
+
+    def provenance_rows(self) -> list[tuple[str, str]]:
+        p = _prov(self.c)
+        return [
+            ("final_fit", str(p["final_fit"])),
+            ("Shipped model fitted on", str(p["fitted_on"])),
+            ("Selection (CV AUC)", str(p["selection"])),
+            ("Candidates' valid AUC, KS, Brier", str(p["candidates"])),
+            ("Calibration", str(p["calibration"])),
+            ("Threshold", str(p["threshold"])),
+            ("Development metrics", str(p["development"])),
+            ("Test metrics, error analysis, plots", str(p["test"])),
+        ]
 
     def candidate_table(self) -> tuple[list[str], list[list[str]]]:
         head = [
@@ -274,10 +318,11 @@ class _Facts:
     def metric_table(self) -> tuple[list[str], list[list[str]]]:
         t, v = self.c["test_metrics"], self.c["valid_metrics"]
         rows = [[label, fmt(t.get(k)), fmt(v.get(k))] for k, label in METRIC_ROWS]
+        dev = "valid" if _prov(self.c)["development_key"] == "valid" else "out-of-fold train+valid"
         return [
             "metric",
             f"test ({fmt(t.get('n'))} rows)",
-            f"valid ({fmt(v.get('n'))} rows)",
+            f"{dev} ({fmt(v.get('n'))} rows)",
         ], rows
 
     def metric_note(self) -> str:
@@ -322,7 +367,7 @@ class _Facts:
             [m + (" (chosen)" if m == cal["method"] else ""), fmt(v)]
             for m, v in cal["cv_log_loss"].items()
         ]
-        return ["method", "5-fold CV log loss on valid"], rows
+        return ["method", f"5-fold CV log loss ({_prov(self.c)['development']})"], rows
 
     def threshold_rows(self) -> list[tuple[str, str]]:
         p, t = self.c["policy"], self.c["test_metrics"]
@@ -345,7 +390,7 @@ class _Facts:
                 else "none (refer margin 0)",
             ),
             (
-                "Expected cost per applicant (test / valid)",
+                "Expected cost per applicant (test / development rows)",
                 f"{fmt(t.get('expected_cost'))} / "
                 f"{fmt(self.c['valid_metrics'].get('expected_cost'))}",
             ),
@@ -392,7 +437,9 @@ class _Facts:
     def importance_note(self) -> str:
         imp = self.c["importance"]
         return (
-            f"Permutation importance (scikit-learn) on the {imp['valid_rows']:,} validation rows: "
+            f"Permutation importance (scikit-learn) on the {imp['valid_rows']:,} "
+            f"{imp.get('rows_label', 'validation')} rows (the shipped model did not learn from "
+            "them): "
             f"each feature shuffled {imp['repeats']} times, ROC-AUC scorer, through the whole "
             "calibrated pipeline. Near-zero or negative values mean the model barely uses the "
             "feature."
@@ -430,7 +477,8 @@ class _Facts:
         s = self.c["stability"]
         return (
             "Reference distributions saved in the bundle "
-            f"(Profile, {s['n_rows']:,} training rows): "
+            f"(Profile, {s['n_rows']:,} rows the model was developed on; with final_fit "
+            "train_valid the score bins are of out-of-fold PDs): "
             "monitoring compares live applications and scores with these bins (PSI, KS) without "
             "needing the training data."
         )
@@ -508,6 +556,85 @@ def _sensitive_row(sensitive: list[str], protected: dict[str, Any] | None) -> st
 
 
 # =========================================================================== the page
+def _errors(ctx: dict[str, Any]) -> list[Block]:
+    ea = ctx.get("error_analysis")
+    if not ea:
+        return [Text(_not_computed("error analysis"), "missing")]
+    feats = list((ea["confident_goods"] or ea["confident_bads"] or [{"values": {}}])[0]["values"])
+
+    def examples(items: list[dict[str, Any]]) -> Table:
+        head = ["row", "id", "PD", *feats]
+        rows = [
+            [str(e["row"]), e["application_id"] or "-", f"{e['pd']:.3f}"]
+            + [fmt(e["values"].get(f)) for f in feats]
+            for e in items
+        ]
+        return Table(head, rows)
+
+    def bins(items: list[dict[str, Any]], first: str) -> Table:
+        head = [
+            first,
+            "rows",
+            "bads",
+            "mean PD",
+            "bad rate",
+            "error rate",
+            "false approvals",
+            "false declines",
+        ]
+        rows = [
+            [
+                b["label"],
+                fmt(b["n"]),
+                fmt(b["bads"]),
+                fmt(b["mean_pd"], 3),
+                pct(b["bad_rate"]),
+                pct(b["error_rate"]),
+                fmt(b["false_approvals"]),
+                fmt(b["false_declines"]),
+            ]
+            for b in items
+        ]
+        return Table(head, rows)
+
+    out: list[Block] = [
+        Text(
+            f"On {ea['rows']}, decisions at the threshold {ea['threshold']:.4f}: "
+            f"{pct(ea['error_rate'])} decided wrongly (a bad approved or a good declined).",
+            "note",
+        ),
+        Heading("Most confident errors: goods with the highest PD (declined, repaid)"),
+        examples(ea["confident_goods"]),
+        Heading("Most confident errors: bads with the lowest PD (approved, defaulted)"),
+        examples(ea["confident_bads"]),
+        Heading("Error rates by PD decile"),
+        bins(ea["by_decile"], "decile"),
+    ]
+    for feature in ea["by_feature"]:
+        out += [Heading(f"Error rates by {feature['feature']}"), bins(feature["bins"], "bin")]
+    return out
+
+
+def _interaction_blocks(ctx: dict[str, Any]) -> list[Block]:
+    it = ctx.get("interactions")
+    if not it:
+        return [Text("No tree model in the champion: no interactions to compute.", "missing")]
+    out: list[Block] = [
+        Text(
+            f"{it['method']} of {it['model']}, on {it['rows']}; strength: {it['unit']}, "
+            "summed over each feature's encoded columns, both orders counted.",
+            "note",
+        ),
+        Table(
+            ["feature", "with", "strength"],
+            [[r["a"], r["b"], fmt(r["strength"], 4)] for r in it["pairs"]],
+        ),
+    ]
+    if it.get("plot"):
+        out.append(Figure(it["plot"], "Strongest feature interactions.", "interactions"))
+    return out
+
+
 def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
     ex = (ctx.get("extras") or {}).get(key)
     if not ex or not (ex.get("html") or ex.get("markdown") or ex.get("plots")):
@@ -549,7 +676,12 @@ def card_page(
     body: dict[str, list[Block]] = {
         "intended-use": [Bullets(f.intended_use(), labelled=True)],
         "data": [KeyValues(f.data_rows())],
-        "splits": [Table(*f.split_table()), Text(f.split_note(), "note")],
+        "splits": [
+            Table(*f.split_table()),
+            Text(f.split_note(), "note"),
+            Heading("What was validated on what"),
+            KeyValues(f.provenance_rows()),
+        ],
         "candidates": [
             Table(*f.candidate_table(), highlight="★"),
             Text(f.candidate_note(), "note"),
@@ -568,6 +700,7 @@ def card_page(
                 [Heading("Test set by PD decile"), Table(*f.calibration_table())],
             )
         ],
+        "errors": _errors(c),
         "threshold": [KeyValues(f.threshold_rows())],
         "policy": [Table(*f.band_table()), Text(f.policy_note(), "note")],
         "features": [
@@ -578,6 +711,7 @@ def card_page(
         "fairness": _fairness(c),
         "proxies": proxy_blocks(c.get("proxies")),
         "explanations": _extra(c, "explanations", "explanation"),
+        "interactions": _interaction_blocks(c),
         "stability": [
             Text(f.stability_note(), "note"),
             Heading("Score (PD) deciles of the training rows"),

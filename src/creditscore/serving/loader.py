@@ -86,6 +86,8 @@ def _probe_application(bundle: ModelBundle) -> dict[str, Any]:
     for spec in bundle.schema.fields:
         if spec.kind == "categorical":
             row[spec.name] = spec.categories[0] if spec.categories else None
+        elif spec.kind == "date":  # read by derived features
+            row[spec.name] = "2000-01-01"
         elif spec.minimum is not None and spec.maximum is not None:
             row[spec.name] = (spec.minimum + spec.maximum) / 2.0
         else:

@@ -78,6 +78,9 @@ def application_model(
             # the one spelling rule: "RENT", "rent " and "Rent" are the level "Rent"
             annotation = Annotated[annotation, BeforeValidator(_spelling_folder(levels))]
             text = f"Category; one of the {len(levels)} levels seen in training."
+        elif spec.kind == "date":
+            annotation = Annotated[str, Strict(), StringConstraints(max_length=64)]
+            text = "ISO 8601 date, e.g. 2024-01-31 (read by derived features)."
         else:
             annotation = FiniteNumber
             if codes:  # text codes of a number ('n/a') are accepted as missing
@@ -194,7 +197,7 @@ class BandOut(BaseModel):
 
 class FieldOut(BaseModel):
     name: str
-    kind: Literal["numeric", "categorical"]
+    kind: Literal["numeric", "categorical", "date"]
     nullable: bool
     categories: list[str] | None = None
     minimum: float | None = None

@@ -61,7 +61,13 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
     ``fairness`` (when configured)."""
     config = result.config
     plots = result.bundle_path / "plots"
-    result.extras["explanations"] = global_explanations(result, out_dir=plots)
+    try:
+        result.extras["explanations"] = global_explanations(result, out_dir=plots)
+    except Exception as exc:  # an explainer that cannot read a model never stops training
+        import warnings
+
+        warnings.warn(f"no global explanations: {exc}", stacklevel=2)
+        result.extras["explanations"] = {"html": "", "markdown": f"Not computed: {exc}\n"}
     ds = result.dataset
     result.extras["protected"] = protected_use(
         result.bundle.features, config.sensitive, config.allow_sensitive_as_features, ds.X

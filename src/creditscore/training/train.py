@@ -4,16 +4,28 @@ Plain functions, no MLflow and no printing: progress goes to an optional ``Progr
 object (the CLI draws bars with it), results come back as a ``TrainingResult``.
 
 The champion is the candidate with the best mean cross-validated ROC-AUC on train (five
-folds over 70 % of the data are a steadier judge than one 15 % validation set); the
-validation set then calibrates it and sets the cost threshold, and the test set, touched
-once, gives the figures we report.
+folds over 70 % of the data are a steadier judge than one 15 % validation set). Then,
+by ``final_fit``:
+
+- ``train_valid`` (default): calibration (method by cross-validated log loss) and the
+  cost threshold come from cross-fitted out-of-fold PDs over train + valid: train rows
+  from the selection CV's fold models, each validation row from the fold model of the part
+  it is dealt to (none of them saw a validation row); the shipped model is the champion
+  refitted on train + valid. No extra cross-fitting fits: the fold models are the ones
+  selection already trained.
+- ``train``: the champion fitted on train ships; the validation set calibrates it and
+  sets the threshold.
+
+Either way the test set (with a date column: the latest applications) is touched once,
+for the figures we report, and ``TrainingResult.provenance`` says which rows every
+figure comes from.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,14 +42,17 @@ from creditscore.data.ingest import Dataset, load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import Splits, split_indices
+from creditscore.evaluation.errors import ErrorAnalysis, error_analysis
+from creditscore.evaluation.interactions import Interactions, interactions, save_interaction_plot
 from creditscore.evaluation.metrics import calibration_table, classification_metrics
 from creditscore.evaluation.plots import save_evaluation_plots
 from creditscore.evaluation.threshold import fit_policy
+from creditscore.features.preprocess import InputCleaner
 from creditscore.models.catalog import Context, get_candidates
 from creditscore.policy import DecisionPolicy
 from creditscore.training.assess import explain_and_check_fairness, fairness_groups
-from creditscore.training.calibration import Calibration, calibrate
-from creditscore.training.tuning import TuningResult, folds, tune
+from creditscore.training.calibration import Calibration, calibrate, calibrate_responses
+from creditscore.training.tuning import TuningResult, folds, holdout_parts, tune
 
 BLEND_STEPS = 10
 
@@ -68,8 +83,12 @@ class CandidateResult:
     name: str
     label: str
     tuning: TuningResult
-    model: Any  # pipeline fitted on train with the best parameters
+    # pipeline with the best parameters: fitted on train with final_fit: train; with
+    # train_valid unfitted (only the champion is fitted, on train + valid)
+    model: Any
     fit_seconds: float
+    # on the validation rows: by the model fitted on train (final_fit: train) or by the
+    # selection CV's fold models (train_valid); see Provenance.candidates
     valid_auc: float
     valid_ks: float
     valid_brier: float
@@ -83,6 +102,25 @@ class CandidateResult:
         return self.tuning.cv_auc_std
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Which rows every reported figure comes from (the CLI, the card and MLflow say it)."""
+
+    final_fit: str  # train_valid | train
+    fitted_on: str  # the rows the shipped model learnt from, in words
+    fitted_rows: int
+    selection: str
+    candidates: str  # what the candidates' valid AUC / KS / Brier are
+    calibration: str
+    threshold: str
+    development_key: str  # prefix of the development metrics' names: valid | oof_train_valid
+    development: str  # what the development metrics are
+    test: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class TrainingResult:
     config: ProjectConfig
@@ -92,18 +130,30 @@ class TrainingResult:
     champion: str
     calibration: Calibration
     policy: DecisionPolicy
-    valid_metrics: dict[str, float]
+    # the champion's metrics on the rows that set the threshold (provenance.development):
+    # valid (final_fit: train) or cross-fitted out-of-fold train + valid (train_valid)
+    development_metrics: dict[str, float]
     test_metrics: dict[str, float]
     calibration_table: pd.DataFrame
     bundle: ModelBundle
     bundle_path: Path
     plots: dict[str, Path]
     seconds: float
+    provenance: Provenance | None = None
+    fit_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    error_analysis: ErrorAnalysis | None = None  # on the test split
+    interactions: Interactions | None = None  # tree champions (or a blend's tree member)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def champion_result(self) -> CandidateResult:
         return next(c for c in self.candidates if c.name == self.champion)
+
+    @property
+    def valid_metrics(self) -> dict[str, float]:
+        """The development metrics (kept for callers of the old name; which rows they come
+        from is ``provenance.development``)."""
+        return self.development_metrics
 
 
 def _fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float]:
@@ -115,9 +165,12 @@ def _fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float]:
 
 
 def _valid_scores(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[float, float, float]:
+    return _scores(y, model.predict_proba(X)[:, 1])
+
+
+def _scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     from creditscore.evaluation.metrics import ks_statistic
 
-    p = model.predict_proba(X)[:, 1]
     return (
         float(roc_auc_score(y, p)),
         float(ks_statistic(y, p)),
@@ -165,6 +218,11 @@ def select_blend(
     return weights
 
 
+def _weighted(arrays: list[np.ndarray], weights: list[int]) -> np.ndarray:
+    """The soft vote's weighted mean (``np.average``, as ``VotingClassifier`` computes it)."""
+    return np.average(np.asarray(arrays), axis=0, weights=weights)
+
+
 def _blend(
     results: list[CandidateResult],
     X: pd.DataFrame,
@@ -173,7 +231,12 @@ def _blend(
     yv: np.ndarray,
     config: ProjectConfig,
 ) -> CandidateResult | None:
-    """A weighted soft-vote blend, kept only if it beats the best single candidate on CV."""
+    """A weighted soft-vote blend, kept only if it beats the best single candidate on CV.
+
+    With ``final_fit: train`` it is fitted on train and scored on valid; with
+    ``train_valid`` its out-of-fold and holdout PDs are the weighted means of its members'
+    (the soft vote of the fold models), and it stays unfitted until it is the champion.
+    """
     if len(results) < 2:
         return None
     splits = folds(y, config.budget.cv_folds, config.budget.seed)
@@ -181,12 +244,14 @@ def _blend(
     weights = select_blend({r.name: r.tuning.oof_proba for r in results}, y, splits)
     if len(weights) < 2:
         return None
-    total = sum(weights.values())
-    oof = np.sum([by_name[n].tuning.oof_proba * w for n, w in weights.items()], axis=0) / total
+    names, w = list(weights), [weights[n] for n in weights]
+    oof = _weighted([by_name[n].tuning.oof_proba for n in names], w)
     fold_aucs = _fold_auc(y, oof, splits)
-    members = [(n, clone(by_name[n].model)) for n in weights]
-    blend = VotingClassifier(members, voting="soft", weights=[weights[n] for n, _ in members])
-    model, seconds = _fit(blend, X, y)
+    members = [(n, clone(by_name[n].model)) for n in names]
+    blend = VotingClassifier(members, voting="soft", weights=w)
+    holdout = None
+    if all(by_name[n].tuning.holdout_proba is not None for n in names):
+        holdout = _weighted([by_name[n].tuning.holdout_proba for n in names], w)  # type: ignore[misc]
     tuning = TuningResult(
         name="blend",
         best_params={"members": dict(weights)},
@@ -195,32 +260,100 @@ def _blend(
         n_trials=0,
         n_pruned=0,
         seconds=0.0,
+        oof_response=oof,  # a soft vote has no decision_function: calibrators read its PD
+        holdout_proba=holdout,
+        holdout_response=holdout,
     )
-    auc, ks, brier = _valid_scores(model, Xv, yv)
-    label = "Blend of " + " + ".join(f"{n}×{w}" if w > 1 else n for n, w in weights.items())
-    return CandidateResult("blend", label, tuning, model, seconds, auc, ks, brier)
+    label = "Blend of " + " + ".join(f"{n}×{k}" if k > 1 else n for n, k in weights.items())
+    if config.final_fit == "train":
+        model, seconds = _fit(blend, X, y)
+        auc, ks, brier = _valid_scores(model, Xv, yv)
+        return CandidateResult("blend", label, tuning, model, seconds, auc, ks, brier)
+    assert holdout is not None
+    auc, ks, brier = _scores(yv, holdout)
+    return CandidateResult("blend", label, tuning, blend, 0.0, auc, ks, brier)
 
 
-def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingResult:
-    progress = progress or _Silent()
-    start = time.perf_counter()
-    progress.stage("Reading and validating data")
+@dataclass
+class _Data:
+    """The validated data set cut into the three splits."""
+
+    ds: Dataset
+    splits: Splits
+    Xt: pd.DataFrame
+    yt: np.ndarray
+    Xv: pd.DataFrame
+    yv: np.ndarray
+    Xs: pd.DataFrame
+    ys: np.ndarray
+
+
+@dataclass
+class _Shipped:
+    """The calibrated model that ships, and what its calibration and threshold learnt from."""
+
+    calibration: Calibration
+    fit_rows: np.ndarray  # positional rows the shipped model was fitted on
+    dev_rows: np.ndarray  # positional rows of the development PDs
+    dev_y: np.ndarray
+    dev_pd: np.ndarray  # calibrated PDs of dev_rows, each out of sample
+    provenance: Provenance
+
+
+def protected_names(config: ProjectConfig) -> list[str]:
+    """The sensitive columns and the derived features computed from one (allowed as an
+    input with a reason): never reason codes or counterfactual levers, whatever else the
+    config says."""
+    from creditscore.features.derived import parse_derived
+
+    sensitive = list(config.sensitive)
+    listed = set(sensitive)
+    for f in parse_derived(config.features.derived):
+        if listed & {*f.numbers, *f.dates} and f.name not in listed:
+            sensitive.append(f.name)
+            listed.add(f.name)
+    return sensitive
+
+
+def context_for(config: ProjectConfig, ds: Dataset) -> Context:
+    """What every candidate pipeline needs: the model's numbers (inputs, then derived
+    features), categories, special codes, monotone constraints and the derived expressions."""
+    return Context(
+        ds.model_numeric,
+        ds.categorical,
+        dict(config.data.special_codes),
+        dict(config.data.monotone),
+        config.budget.seed,
+        derived=dict(ds.derived),
+    )
+
+
+def _read(config: ProjectConfig) -> _Data:
     ds = validate(load_raw(config), config)
     if config.fairness.enabled:  # a misnamed group column fails now, not after tuning
         fairness_groups(config, ds.with_sensitive())
     splits = split_indices(ds.y, config.split, ds.dates)
     X, y = ds.X, ds.y
-    Xt, yt = X.iloc[splits.train], y[splits.train]
-    Xv, yv = X.iloc[splits.valid], y[splits.valid]
-    Xs, ys = X.iloc[splits.test], y[splits.test]
-    ctx = Context(
-        ds.numeric,
-        ds.categorical,
-        dict(config.data.special_codes),
-        dict(config.data.monotone),
-        config.budget.seed,
+    return _Data(
+        ds,
+        splits,
+        X.iloc[splits.train],
+        y[splits.train],
+        X.iloc[splits.valid],
+        y[splits.valid],
+        X.iloc[splits.test],
+        y[splits.test],
     )
 
+
+def _candidates(
+    config: ProjectConfig, d: _Data, ctx: Context, progress: Progress
+) -> list[CandidateResult]:
+    """Tune every candidate by CV on train. With ``final_fit: train`` each is then fitted
+    on train and scored on valid; with ``train_valid`` the fold models also score the
+    validation rows dealt to them, and nothing else is fitted."""
+    cross_fit = config.final_fit == "train_valid"
+    holdout = (d.Xv, holdout_parts(d.yv, config.budget.cv_folds, config.budget.seed))
     results: list[CandidateResult] = []
     for cand in get_candidates(config.candidates):
         progress.candidate_start(cand.name, cand.label, config.budget.trials)
@@ -228,45 +361,176 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         def on_trial(n: int, best: float, name: str = cand.name) -> None:
             progress.trial_done(name, n, best)
 
-        tuning = tune(cand, Xt, yt, ctx, config.budget, on_trial=on_trial)
-        model, seconds = _fit(cand.pipeline(tuning.best_params, ctx), Xt, yt)
-        auc, ks, brier = _valid_scores(model, Xv, yv)
-        res = CandidateResult(cand.name, cand.label, tuning, model, seconds, auc, ks, brier)
+        tuning = tune(
+            cand,
+            d.Xt,
+            d.yt,
+            ctx,
+            config.budget,
+            on_trial=on_trial,
+            holdout=holdout if cross_fit else None,
+        )
+        pipeline = cand.pipeline(tuning.best_params, ctx)
+        if cross_fit:
+            assert tuning.holdout_proba is not None
+            auc, ks, brier = _scores(d.yv, tuning.holdout_proba)
+            res = CandidateResult(cand.name, cand.label, tuning, pipeline, 0.0, auc, ks, brier)
+        else:
+            model, seconds = _fit(pipeline, d.Xt, d.yt)
+            auc, ks, brier = _valid_scores(model, d.Xv, d.yv)
+            res = CandidateResult(cand.name, cand.label, tuning, model, seconds, auc, ks, brier)
         results.append(res)
         progress.candidate_end(cand.name, res)
+    return results
+
+
+def _rows(n: int, what: str) -> str:
+    return f"{what} ({n:,} rows)"
+
+
+def _ship_train(config: ProjectConfig, d: _Data, champ: CandidateResult) -> _Shipped:
+    """``final_fit: train``: the champion fitted on train, calibrated and thresholded on valid."""
+    cal = calibrate(champ.model, d.Xv, d.yv, config.policy.calibration, config.split.seed)
+    nt, nv = len(d.yt), len(d.yv)
+    prov = Provenance(
+        final_fit="train",
+        fitted_on=_rows(nt, "train"),
+        fitted_rows=nt,
+        selection=f"{config.budget.cv_folds}-fold CV on {_rows(nt, 'train')}",
+        candidates=f"each candidate fitted on train, scored on {_rows(nv, 'valid')}",
+        calibration=f"method by CV log loss within {_rows(nv, 'valid')}, fitted on all of valid",
+        threshold=f"cost-optimal on the calibrated PDs of {_rows(nv, 'valid')}",
+        development_key="valid",
+        development=f"{_rows(nv, 'valid')}: the model fitted on train, calibrated on valid",
+        test=_rows(len(d.ys), "test") + (", out-of-time" if d.splits.out_of_time else ""),
+    )
+    pv = np.asarray(cal.model.predict_proba(d.Xv)[:, 1], dtype=np.float64)
+    return _Shipped(cal, d.splits.train, d.splits.valid, d.yv, pv, prov)
+
+
+def _ship_train_valid(
+    config: ProjectConfig, d: _Data, champ: CandidateResult, progress: Progress
+) -> _Shipped:
+    """``final_fit: train_valid``: calibration and threshold from cross-fitted out-of-fold
+    PDs over train + valid; the champion refitted on train + valid."""
+    t = champ.tuning
+    assert t.oof_response is not None
+    assert t.holdout_proba is not None
+    assert t.holdout_response is not None
+    dev_rows = np.concatenate([d.splits.train, d.splits.valid])
+    dev_y = np.concatenate([d.yt, d.yv])
+    responses = np.concatenate([t.oof_response, t.holdout_response])
+    proba = np.concatenate([t.oof_proba, t.holdout_proba])
+    nt, nv = len(d.yt), len(d.yv)
+    n = nt + nv
+    progress.stage(f"Refitting {champ.label} on train + valid ({n:,} rows)")
+    model, _ = _fit(clone(champ.model), d.ds.X.iloc[dev_rows], dev_y)
+    rows = (
+        f"out-of-fold PDs of {_rows(n, 'train + valid')}, from the fold models of the "
+        "selection CV (none saw a validation row)"
+    )
+    cal = calibrate_responses(
+        model, responses, proba, dev_y, config.policy.calibration, config.split.seed, rows=rows
+    )
+    folds_n = config.budget.cv_folds
+    prov = Provenance(
+        final_fit="train_valid",
+        fitted_on=_rows(n, "train + valid"),
+        fitted_rows=n,
+        selection=f"{folds_n}-fold CV on {_rows(nt, 'train')}",
+        candidates=f"the {folds_n} fold models of the train CV, scored on {_rows(nv, 'valid')}",
+        calibration=f"method by CV log loss within the {rows}; fitted on all of them",
+        threshold=f"cost-optimal on the calibrated out-of-fold PDs of {_rows(n, 'train + valid')}",
+        development_key="oof_train_valid",
+        development=f"out-of-fold PDs of {_rows(n, 'train + valid')}, calibration cross-fitted",
+        test=_rows(len(d.ys), "test") + (", out-of-time" if d.splits.out_of_time else ""),
+    )
+    return _Shipped(cal, dev_rows, dev_rows, dev_y, cal.cross_fitted, prov)
+
+
+def _profile(
+    d: _Data, rows: np.ndarray, pd_reference: np.ndarray, cleaner: InputCleaner | None
+) -> Any:
+    """Reference distributions for monitoring: the raw inputs of ``rows`` and their derived
+    features (as the model's InputCleaner computes them), and ``pd_reference``."""
+    ds = d.ds
+    frame = ds.X.iloc[rows]
+    numeric = [*ds.numeric, *ds.extra_numeric]
+    if ds.derived and cleaner is not None:
+        cleaned = cleaner.transform(frame)
+        frame = frame.assign(**{name: cleaned[name].to_numpy() for name in ds.derived})
+        numeric += list(ds.derived)
+    return build_profile(frame, numeric, ds.categorical, pd_reference)
+
+
+def _first_cleaner(model: Any) -> InputCleaner | None:
+    """The InputCleaner of a fitted (calibrated, blended) pipeline."""
+    inner = model
+    for attr in ("estimator", "estimator"):  # CalibratedClassifierCV -> FrozenEstimator
+        inner = getattr(inner, attr, inner)
+    if isinstance(inner, VotingClassifier):
+        inner = inner.estimators_[0]
+    steps = getattr(inner, "steps", None)
+    return steps[0][1] if steps and isinstance(steps[0][1], InputCleaner) else None
+
+
+def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingResult:
+    progress = progress or _Silent()
+    start = time.perf_counter()
+    progress.stage("Reading and validating data")
+    d = _read(config)
+    ds, splits = d.ds, d.splits
+    ctx = context_for(config, ds)
+    results = _candidates(config, d, ctx, progress)
 
     if config.budget.blend:
         progress.stage("Trying a blend of the best candidates")
-        blend = _blend(results, Xt, yt, Xv, yv, config)
+        blend = _blend(results, d.Xt, d.yt, d.Xv, d.yv, config)
         if blend is not None:
             results.append(blend)
             progress.candidate_end("blend", blend)
 
     champ = max(results, key=lambda r: (round(r.cv_auc_mean, 4), r.valid_auc))
-    progress.stage(f"Calibrating {champ.label} on the validation set")
-    cal = calibrate(champ.model, Xv, yv, config.policy.calibration, config.split.seed)
-    pv = cal.model.predict_proba(Xv)[:, 1]
-    policy = fit_policy(yv, pv, config.policy, config.costs)
-    ps = cal.model.predict_proba(Xs)[:, 1]
-    valid_metrics = classification_metrics(yv, pv, policy.threshold, config.costs)
-    test_metrics = classification_metrics(ys, ps, policy.threshold, config.costs)
-    calib = calibration_table(ys, ps)
+    if config.final_fit == "train":
+        progress.stage(f"Calibrating {champ.label} on the validation set")
+        shipped = _ship_train(config, d, champ)
+    else:
+        shipped = _ship_train_valid(config, d, champ, progress)
+        progress.stage("Calibrating on the cross-fitted PDs of train + valid")
+    cal, prov = shipped.calibration, shipped.provenance
+    policy = fit_policy(shipped.dev_y, shipped.dev_pd, config.policy, config.costs)
+    ps = cal.model.predict_proba(d.Xs)[:, 1]
+    development_metrics = classification_metrics(
+        shipped.dev_y, shipped.dev_pd, policy.threshold, config.costs
+    )
+    test_metrics = classification_metrics(d.ys, ps, policy.threshold, config.costs)
+    calib = calibration_table(d.ys, ps)
 
     progress.stage("Saving the model bundle and plots")
     trained_at = datetime.now(UTC)
     folder = config.output_path / "bundles" / f"{config.name}-{trained_at:%Y%m%dT%H%M%S%f}"
-    pt = cal.model.predict_proba(Xt)[:, 1]
+    if config.final_fit == "train":
+        profile_rows, profile_pd = splits.train, cal.model.predict_proba(d.Xt)[:, 1]
+    else:  # the PDs of rows the model did not learn from: what new applicants will look like
+        profile_rows, profile_pd = shipped.dev_rows, shipped.dev_pd
     bundle = ModelBundle(
         model=cal.model,
-        schema=InputSchema.from_frame(X, ds.numeric, ds.categorical, config.data.special_codes),
+        schema=InputSchema.from_frame(
+            ds.X,
+            [*ds.numeric, *ds.extra_numeric],
+            ds.categorical,
+            ds.date_inputs,
+            special_codes=config.data.special_codes,
+        ),
         policy=policy,
-        profile=build_profile(Xt, ds.numeric, ds.categorical, pt),
+        profile=_profile(d, profile_rows, profile_pd, _first_cleaner(cal.model)),
         reasons=dict(config.reasons),
         metrics={
-            "valid": valid_metrics,
+            prov.development_key: development_metrics,
             "test": test_metrics,
             "cv_auc_mean": champ.cv_auc_mean,
             "cv_auc_std": champ.cv_auc_std,
+            "provenance": prov.to_dict(),
         },
         metadata={
             "name": config.name,
@@ -281,11 +545,15 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "target": ds.target,
             "positive": ds.positive,
             "id_column": config.data.id_column,
-            "sensitive": list(config.sensitive),
+            "sensitive": protected_names(config),
             "numeric": list(ds.numeric),
             "categorical": list(ds.categorical),
+            "derived": dict(ds.derived),
             "splits": splits.sizes(),
             "out_of_time": splits.out_of_time,
+            "final_fit": config.final_fit,
+            "fitted_rows": len(shipped.fit_rows),
+            "fitted_rows_hash": rows_hash(ds.X.iloc[shipped.fit_rows], d.ds.y[shipped.fit_rows]),
             "actionable": config.actionable,
             "immutable": list(config.immutable),
             "allow_sensitive_as_features": dict(config.allow_sensitive_as_features),
@@ -295,7 +563,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         },
     )
     bundle.save(folder)
-    plots = save_evaluation_plots(ys, ps, policy, folder / "plots", title=f"{champ.name} (test)")
+    plots = save_evaluation_plots(d.ys, ps, policy, folder / "plots", title=f"{champ.name} (test)")
     result = TrainingResult(
         config=config,
         dataset=ds,
@@ -304,15 +572,57 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         champion=champ.name,
         calibration=cal,
         policy=policy,
-        valid_metrics=valid_metrics,
+        development_metrics=development_metrics,
         test_metrics=test_metrics,
         calibration_table=calib,
         bundle=bundle,
         bundle_path=folder,
         plots=plots,
         seconds=0.0,
+        provenance=prov,
+        fit_rows=shipped.fit_rows,
     )
     progress.stage("Explaining the champion and checking fairness")
     explain_and_check_fairness(result)
+    progress.stage("Error analysis and feature interactions on the test split")
+    analyse_errors(result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def analyse_errors(result: TrainingResult, top: int = 3) -> None:
+    """Fill ``result.error_analysis`` and ``result.interactions`` (test split, the shipped
+    model, features as its InputCleaner makes them, derived ones included)."""
+    ds, splits, model = result.dataset, result.splits, result.bundle.model
+    X = ds.X.iloc[splits.test]
+    y = ds.y[splits.test]
+    p = result.bundle.predict_proba(X)
+    cleaner = _first_cleaner(model)
+    cleaned = cleaner.transform(X) if cleaner is not None else X
+    ranked = [r["feature"] for r in (result.extras.get("explanations") or {}).get("importance", [])]
+    features = [f for f in ranked if f in cleaned.columns][:top] or list(cleaned.columns[:top])
+    ids = None if ds.ids is None else list(ds.ids.iloc[splits.test])
+    rows = result.provenance.test if result.provenance else f"test ({len(y)} rows)"
+    result.error_analysis = error_analysis(
+        cleaned, y, p, result.policy.threshold, features, ids=ids, rows=rows
+    )
+    try:
+        found = interactions(model, X, rows=rows, seed=result.config.split.seed)
+    except Exception as exc:  # an explainer that cannot read a model never stops training
+        warnings.warn(f"no feature interactions: {exc}", stacklevel=2)
+        found = None
+    result.interactions = found
+    if found is not None:
+        plot = save_interaction_plot(found, result.bundle_path / "plots" / "interactions.png")
+        if plot is not None:
+            result.plots["interactions"] = plot
+
+
+def rows_hash(X: pd.DataFrame, y: np.ndarray) -> str:
+    """SHA-256 (16 hex digits) of a set of rows and their outcomes, whatever their order:
+    the bundle records it for the rows the shipped model learnt from."""
+    import hashlib
+
+    per_row = pd.util.hash_pandas_object(X.astype(str), index=False).to_numpy()
+    per_row = per_row ^ (np.asarray(y, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return hashlib.sha256(np.sort(per_row).tobytes()).hexdigest()[:16]

@@ -37,6 +37,12 @@ class TuningResult:
     n_pruned: int
     seconds: float
     trials: list[dict[str, Any]] = field(default_factory=list)
+    # what a calibrator reads (decision_function or PD), out of fold, on the train rows
+    oof_response: np.ndarray | None = None
+    # the best trial's fold models on the holdout rows (the validation split with
+    # final_fit: train_valid): row i scored by the fold model of its part, PD and response
+    holdout_proba: np.ndarray | None = None
+    holdout_response: np.ndarray | None = None
 
     @property
     def cv_auc_mean(self) -> float:
@@ -53,27 +59,69 @@ def folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.n
     )
 
 
+@dataclass
+class CrossValidation:
+    """Fold AUCs and out-of-fold values of one configuration."""
+
+    aucs: list[float]
+    oof: np.ndarray  # PD, aligned with the rows cross-validated
+    oof_response: np.ndarray  # what a calibrator reads (decision_function or PD)
+    holdout_proba: np.ndarray | None = None  # holdout rows, by the fold model of their part
+    holdout_response: np.ndarray | None = None
+
+
+def holdout_parts(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Deal holdout rows to the folds, stratified: part ``k`` is scored by fold model ``k``,
+    so every holdout row gets the PD of exactly one model, as every train row does."""
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(y)), y))
+    parts = np.empty(len(y), dtype=np.int64)
+    parts[order] = np.arange(len(y)) % n_folds
+    return parts
+
+
 def cross_validate(
     estimator: Any,
     X: pd.DataFrame,
     y: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
     on_fold: Callable[[int, float], None] | None = None,
-) -> tuple[list[float], np.ndarray]:
-    """Fold AUCs and out-of-fold probabilities. ``on_fold(i, running_mean)`` may raise to stop."""
+    holdout: tuple[pd.DataFrame, np.ndarray] | None = None,
+) -> CrossValidation:
+    """Fold AUCs and out-of-fold values. ``on_fold(i, running_mean)`` may raise to stop.
+
+    ``holdout = (X_h, parts)``: fold model ``i`` also scores the holdout rows whose part is
+    ``i`` (see :func:`holdout_parts`), at the cost of a prediction, not a fit.
+    """
+    from creditscore.training.calibration import response_kind
+
     oof = np.full(len(y), np.nan)
+    oof_r = np.full(len(y), np.nan)
+    h_proba = h_resp = None
+    if holdout is not None:
+        h_proba = np.full(len(holdout[1]), np.nan)
+        h_resp = np.full(len(holdout[1]), np.nan)
     aucs: list[float] = []
     for i, (tr, va) in enumerate(splits):
         model = clone(estimator)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X.iloc[tr], y[tr])
-        proba = model.predict_proba(X.iloc[va])[:, 1]
-        oof[va] = proba
+            decision = response_kind(model) == "decision"
+            proba = model.predict_proba(X.iloc[va])[:, 1]
+            oof[va] = proba
+            oof_r[va] = model.decision_function(X.iloc[va]) if decision else proba
+            if holdout is not None and h_proba is not None and h_resp is not None:
+                mine = np.flatnonzero(holdout[1] == i)
+                if len(mine):
+                    Xh = holdout[0].iloc[mine]
+                    h_proba[mine] = model.predict_proba(Xh)[:, 1]
+                    h_resp[mine] = model.decision_function(Xh) if decision else h_proba[mine]
         aucs.append(float(roc_auc_score(y[va], proba)))
         if on_fold is not None:
             on_fold(i, float(np.mean(aucs)))
-    return aucs, oof
+    return CrossValidation(aucs, oof, oof_r, h_proba, h_resp)
 
 
 def tune(
@@ -84,10 +132,15 @@ def tune(
     budget: BudgetConfig,
     *,
     on_trial: Callable[[int, float], None] | None = None,
+    holdout: tuple[pd.DataFrame, np.ndarray] | None = None,
 ) -> TuningResult:
-    """Search the candidate's space; ``on_trial(n_done, best_auc)`` drives a progress bar."""
+    """Search the candidate's space; ``on_trial(n_done, best_auc)`` drives a progress bar.
+
+    ``holdout = (X_h, parts)`` (see :func:`cross_validate`): the best trial's fold models'
+    PDs on those rows come back too (``final_fit: train_valid`` cross-fits with them).
+    """
     splits = folds(y, budget.cv_folds, budget.seed)
-    best: dict[str, Any] = {"auc": -np.inf, "folds": [], "oof": None}
+    best: dict[str, Any] = {"auc": -np.inf, "cv": None}
 
     def objective(trial: optuna.Trial) -> float:
         params = candidate.suggest(trial)
@@ -97,10 +150,10 @@ def tune(
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        aucs, oof = cross_validate(candidate.pipeline(params, ctx), X, y, splits, report)
-        mean = float(np.mean(aucs))
+        cv = cross_validate(candidate.pipeline(params, ctx), X, y, splits, report, holdout)
+        mean = float(np.mean(cv.aucs))
         if mean > best["auc"]:
-            best.update(auc=mean, folds=aucs, oof=oof)
+            best.update(auc=mean, cv=cv)
         return mean
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -134,11 +187,15 @@ def tune(
             f"candidate {candidate.name!r}: every trial failed ({reason}); check the data "
             f"(enough rows of each class, no constant inputs) or drop it from `candidates`"
         )
+    cv: CrossValidation = best["cv"]
     return TuningResult(
         name=candidate.name,
         best_params={**candidate.defaults, **study.best_params},
-        cv_auc_folds=list(best["folds"]),
-        oof_proba=best["oof"],
+        cv_auc_folds=list(cv.aucs),
+        oof_proba=cv.oof,
+        oof_response=cv.oof_response,
+        holdout_proba=cv.holdout_proba,
+        holdout_response=cv.holdout_response,
         n_trials=len(study.trials),
         n_pruned=sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
         seconds=seconds,
