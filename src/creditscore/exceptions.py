@@ -36,3 +36,16 @@ class ScoringInputError(CreditScoreError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class RegistryError(CreditScoreError, LookupError):
+    """No such registered model, version or alias; or an action the registry refuses."""
+
+
+class RegistryUnavailableError(CreditScoreError, ConnectionError):
+    """The model registry (tracking server or database) cannot be reached, or is not
+    installed: a server keeps serving the model it has."""
+
+
+class BundleNotFoundError(BundleError, FileNotFoundError):
+    """No model bundle at the given path (no such folder, or no bundle in it)."""

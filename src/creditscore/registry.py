@@ -15,7 +15,11 @@ shows) and as an append-only history on the registered model, one tag per event
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,14 +28,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import mlflow.artifacts
+import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from creditscore import tracking
 from creditscore.bundle import ModelBundle
-from creditscore.exceptions import BundleError, CreditScoreError
-from creditscore.pyfunc import fetch_bundle
+from creditscore.exceptions import (
+    BundleError,
+    CreditScoreError,
+    RegistryError,
+    RegistryUnavailableError,
+)
+from creditscore.pyfunc import BUNDLE_ARTIFACT
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -42,12 +53,13 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "Gate",
-    "LoadedModel",
     "PromotionOutcome",
+    "RegisteredBundle",
     "RegistryError",
     "RegistryUnavailableError",
     "VersionRow",
     "alias_version",
+    "cache_root",
     "list_versions",
     "load_bundle",
     "promote",
@@ -62,14 +74,6 @@ CHALLENGER = "challenger"
 HISTORY_PREFIX = "promotion."
 _COMPARISON = ("rows", "auc_new", "auc_champion", "brier_new", "brier_champion")
 _MAX_REASON = 2000
-
-
-class RegistryError(CreditScoreError, LookupError):
-    """No such registered model, version or alias; or an action the registry refuses."""
-
-
-class RegistryUnavailableError(CreditScoreError, ConnectionError):
-    """The registry (tracking server or database) cannot be reached."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,10 @@ class VersionRow:
     promoted_at: str | None
 
 
-@dataclass
-class LoadedModel:
+@dataclass(frozen=True)
+class RegisteredBundle:
+    """A registered version's bundle, downloaded into the local cache and loaded."""
+
     bundle: ModelBundle
     version: str
     alias: str | None
@@ -290,6 +296,80 @@ def _make_champion(
             "at": at,
         },
     )
+
+
+# --------------------------------------------------------------------------- local cache
+def cache_root() -> Path:
+    """Where downloaded bundles live: ``$CREDITSCORE_CACHE`` or the user's cache folder."""
+    explicit = os.environ.get("CREDITSCORE_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "creditscore" / "models"
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _bundle_dir_in(model_dir: Path) -> Path:
+    """The bundle folder inside a downloaded pyfunc model, found through its MLmodel file."""
+    mlmodel = model_dir / "MLmodel"
+    try:
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+        rel = spec["flavors"]["python_function"]["artifacts"][BUNDLE_ARTIFACT]["path"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise BundleError(
+            f"{model_dir} is not a creditscore model (no {BUNDLE_ARTIFACT!r} artifact in "
+            f"MLmodel: {exc}); was it logged by `creditscore train`?"
+        ) from None
+    return model_dir / rel
+
+
+def _drop_group_write(folder: Path) -> None:
+    """Files we just downloaded into our private folder are ours; a umask of 002 would
+    still leave them group-writable, which the bundle's trust check refuses."""
+    for p in [folder, *folder.rglob("*")]:
+        mode = p.stat().st_mode
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            os.chmod(p, mode & ~(stat.S_IWGRP | stat.S_IWOTH))
+
+
+def fetch_bundle(
+    download_uri: str,
+    key: str,
+    *,
+    tracking_uri: str | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[ModelBundle, Path]:
+    """Download a logged model (``download_uri``) once into the cache and load its bundle.
+
+    The cache is a folder only we can write, so the bundle's trust check passes on files we
+    wrote ourselves. ``key`` must identify the model immutably (registry URI, name, version
+    and run id): a registered version never changes, so a cached copy is reused; a
+    half-finished download never is (downloads land in a temporary folder and are renamed
+    into place). Returns the bundle and the local model folder.
+    """
+    root = _private_dir(Path(cache_dir) if cache_dir is not None else cache_root())
+    target = root / hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    if not (target / "MLmodel").is_file():
+        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=download_uri, dst_path=str(staging), tracking_uri=tracking_uri
+            )
+            _drop_group_write(staging)
+            shutil.rmtree(target, ignore_errors=True)
+            try:
+                Path(local).rename(target)
+            except OSError:  # another process finished the same download first
+                if not (target / "MLmodel").is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return ModelBundle.load(_bundle_dir_in(target)), target
 
 
 # --------------------------------------------------------------------------- gate
@@ -601,7 +681,7 @@ def load_bundle(
     *,
     version: str | None = None,
     cache_dir: Path | None = None,
-) -> LoadedModel:
+) -> RegisteredBundle:
     """Download (once, into a private cache) and load the bundle an alias (or version) names."""
     uri, c = _open(tracking_uri)
     with _errors(uri, name=name, version=version, alias=None if version else alias, silence=False):
@@ -616,7 +696,7 @@ def load_bundle(
         source = c.get_model_version_download_uri(name, str(mv.version))
         key = f"{uri}|{name}|{mv.version}|{mv.run_id}|{source}"
         bundle, path = fetch_bundle(source, key, tracking_uri=uri, cache_dir=cache_dir)
-    return LoadedModel(bundle, str(mv.version), None if version else alias, mv.run_id, path)
+    return RegisteredBundle(bundle, str(mv.version), None if version else alias, mv.run_id, path)
 
 
 def render_model_card_for_version(

@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="decision log; default: sqlite:///decisions.db in home"
     )
-    dev_mode: bool = Field(default=False, description="allow unsafe defaults (no API key)")
+    dev_mode: bool = Field(
+        default=False,
+        description="allow starting with no API key configured (client routes are then open; "
+        "configured keys are always enforced, and admin routes always need an admin key)",
+    )
 
     # ---------------------------------------------------------------- serving: the model
     model_path: Path | None = Field(
@@ -86,6 +90,13 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key: protected and PII fields are logged as keyed hashes; "
         "without it they are dropped from the log",
+    )
+
+    # ---------------------------------------------------------------- batch scoring
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master for `score --engine spark` (default: local[2], or the "
+        "master spark-submit was given)",
     )
 
     @field_validator("api_keys", "admin_keys", "pii_fields", mode="before")

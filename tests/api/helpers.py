@@ -167,3 +167,23 @@ def pg_connect() -> Any:
 
 def pg_url(user: str, schema: str, port: int = PG_PORT) -> str:
     return f"postgresql+psycopg://{user}@{PG_HOST}:{port}/{PG_DB}?options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def running(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port (in a thread); yields its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        if not wait_for(lambda: server.started, timeout=60):
+            raise RuntimeError("uvicorn did not start within 60 s")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

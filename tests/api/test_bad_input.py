@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from creditscore.exceptions import ConfigError
 from creditscore.serving.app import create_app
 
-from .helpers import ADMIN_AUTH, AUTH, KEY, application, make_settings
+from .helpers import ADMIN, ADMIN_AUTH, AUTH, KEY, application, make_settings
 
 
 @pytest.fixture
@@ -155,6 +155,61 @@ def test_batch_envelope_errors(client: TestClient, body: Any, field: str, type_:
     assert (field, type_) in {(d["field"], d["type"]) for d in r.json()["details"]}
 
 
+def test_batch_items_must_be_objects_as_the_schema_says(
+    client: TestClient, app_row: dict[str, Any]
+) -> None:
+    items = client.get("/openapi.json").json()["components"]["schemas"]["BatchRequest"]
+    items = items["properties"]["applications"]["items"]["anyOf"]
+    assert {"$ref": "#/components/schemas/Application"} in items
+    assert all(i.get("type") == "object" or "$ref" in i for i in items)
+    r = client.post(
+        "/v1/decisions/batch", json={"applications": [app_row, [None, None], 3]}, headers=AUTH
+    )
+    assert r.status_code == 422, r.text
+    got = [(d["field"], d["type"]) for d in r.json()["details"]]
+    assert got == [("applications.1", "model_type"), ("applications.2", "model_type")]
+    assert "expected a JSON object (one application); got [None, None]" in r.json()["message"]
+    # an object that is not a valid application is reported in the 200, by index
+    r = client.post("/v1/decisions/batch", json={"applications": [app_row, {}]}, headers=AUTH)
+    assert r.status_code == 200
+    assert r.json()["errors"][0]["index"] == 1
+
+
+def test_unknown_query_parameters_are_named(client: TestClient, app_row: dict[str, Any]) -> None:
+    r = client.post("/v1/decisions?explian=true", json=app_row, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["details"] == [
+        {
+            "field": "query.explian",
+            "message": "unknown query parameter; this route takes: explain",
+            "type": "extra",
+        }
+    ]
+    assert client.get("/health?verbose=1").status_code == 422
+    twice = client.post("/v1/decisions?explain=false&explain=true", json=app_row, headers=AUTH)
+    assert twice.status_code == 422
+    assert twice.json()["details"][0] == {
+        "field": "query.explain",
+        "message": "given 2 times; give it once",
+        "type": "repeated",
+    }
+    assert client.post("/v1/decisions?explain=false", json=app_row, headers=AUTH).status_code == 200
+    # the key is checked first: a stranger learns nothing about the route
+    assert client.post("/v1/decisions?explian=true", json=app_row).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["x" * 4000, "a\x00b", "~no-such-user-here/bundle", ".", "/"],
+    ids=["too-long", "nul-byte", "unknown-home", "cwd", "root"],
+)
+def test_reload_of_a_path_that_cannot_be_a_bundle_is_a_404(client: TestClient, path: str) -> None:
+    r = client.post("/v1/admin/reload", json={"model_path": path}, headers=ADMIN_AUTH)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"] == "model_not_found"
+    assert len(r.json()["message"]) < 600
+
+
 def test_oversize_batch_is_refused_with_the_limit(trained, tmp_path, app_row) -> None:  # type: ignore[no-untyped-def]
     with TestClient(create_app(make_settings(tmp_path, max_batch=5), trained.bundle)) as c:
         ok = c.post("/v1/decisions/batch", json={"applications": [app_row] * 5}, headers=AUTH)
@@ -234,6 +289,39 @@ def test_sha256_keys_and_dev_mode(trained, tmp_path, app_row) -> None:  # type: 
     )
     with TestClient(dev) as c:
         assert c.post("/v1/decisions", json=app_row).status_code == 200
+        # no admin key configured: the admin routes are disabled, dev mode or not
+        r = c.post("/v1/admin/reload")
+        assert r.status_code == 403
+        assert "no CREDITSCORE_ADMIN_KEYS configured" in r.json()["message"]
+        doc = c.get("/openapi.json").json()["paths"]
+        assert "security" not in doc["/v1/decisions"]["post"]  # the document says it is open
+        assert doc["/v1/admin/reload"]["post"]["security"] == [{"APIKeyHeader": []}]
+
+
+@pytest.mark.parametrize(
+    ("api_keys", "admin_keys"),
+    [(KEY, ADMIN), (KEY, ""), ("", ADMIN)],
+    ids=["client-and-admin-keys", "client-keys-only", "admin-keys-only"],
+)
+def test_dev_mode_never_lifts_configured_keys(  # type: ignore[no-untyped-def]
+    trained, tmp_path, app_row, api_keys: str, admin_keys: str
+) -> None:
+    settings = make_settings(tmp_path, api_keys=api_keys, admin_keys=admin_keys, dev_mode=True)
+    with TestClient(create_app(settings, trained.bundle)) as c:
+        assert c.post("/v1/decisions", json=app_row).status_code == 401
+        assert c.get("/v1/model").status_code == 401
+        assert c.post("/v1/admin/reload").status_code in (401, 403)
+        assert c.post("/v1/admin/reload", headers=AUTH).status_code in (401, 403)
+        if admin_keys:
+            again = {"model_path": str(trained.bundle_path)}
+            r = c.post("/v1/admin/reload", json=again, headers=ADMIN_AUTH)
+            assert r.status_code == 200, r.text
+            # an admin key is a client key too
+            assert c.post("/v1/decisions", json=app_row, headers=ADMIN_AUTH).status_code == 200
+        if api_keys:
+            assert c.post("/v1/decisions", json=app_row, headers=AUTH).status_code == 200
+        doc = c.get("/openapi.json").json()["paths"]
+        assert doc["/v1/decisions"]["post"]["security"] == [{"APIKeyHeader": []}]
 
 
 def test_no_keys_outside_dev_mode_refuses_to_start(trained, tmp_path) -> None:  # type: ignore[no-untyped-def]

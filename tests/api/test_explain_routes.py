@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from typing import Any
 
 import pytest
-
-if importlib.util.find_spec("creditscore.serving.app") is None:  # pragma: no cover
-    pytest.skip("creditscore.serving.app is not available yet", allow_module_level=True)
-
 from fastapi.testclient import TestClient
 
 from creditscore.explain.engines import logit, uncalibrated
@@ -176,11 +171,39 @@ def test_fairness_bad_input_is_a_4xx_naming_the_field(  # type: ignore[no-untype
     )
     assert r.status_code == 422
     assert "nope" in r.json()["message"]
+    assert r.json()["details"][0]["field"] == "groups.0.column"
     r = client.post("/v1/fairness", json={"rows": labelled, "n_boot": 5}, headers=AUTH)
     assert r.status_code == 422
     assert r.json()["details"][0]["field"] == "n_boot"
     r = client.post("/v1/fairness", json={"rows": [], "extra": 1}, headers=AUTH)
     assert r.status_code == 422
+
+
+def test_fairness_requests_the_rows_cannot_answer_name_the_field(  # type: ignore[no-untyped-def]
+    client: TestClient, trained, rows: list[dict[str, Any]]
+) -> None:
+    labelled = _labelled(rows, trained)
+    age = {"name": "age", "column": "age_in_years", "bands": [30]}
+
+    def details(body: dict[str, Any]) -> list[tuple[str, str]]:
+        r = client.post("/v1/fairness", json={"rows": labelled, "n_boot": 10, **body}, headers=AUTH)
+        assert r.status_code == 422, r.text
+        return [(d["field"], d["type"]) for d in r.json()["details"]]
+
+    assert details({"groups": []}) == [("groups", "too_short")]
+    assert details({"groups": [age, age]})[0][0] == "groups"
+    assert details({"groups": [age], "intersections": [["age", "sex"]]}) == [
+        ("intersections.0", "unknown_group")
+    ]
+    banded = {"name": "h", "column": "housing", "bands": [1]}
+    assert details({"groups": [banded]}) == [("groups.0.bands", "not_numeric")]
+    assert details({"groups": [age], "target": "outcome"}) == [("target", "unknown_column")]
+    # the configured groups need their columns in the rows
+    no_sex = [{k: v for k, v in row.items() if k != "personal_status_and_sex"} for row in labelled]
+    r = client.post("/v1/fairness", json={"rows": no_sex, "n_boot": 10}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["details"][0]["field"] == "rows"
+    assert "personal_status_and_sex" in r.json()["message"]
 
 
 @pytest.mark.parametrize("path", ["/v1/explanations", "/v1/counterfactuals", "/v1/fairness"])

@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
+from creditscore import registry, tracking
 from creditscore.serving.app import create_app
 
 from .conftest import TestClient
 from .helpers import AUTH, application, free_port, make_settings
-
-registry = pytest.importorskip("creditscore.registry", reason="creditscore.registry not installed")
-tracking = pytest.importorskip("creditscore.tracking", reason="creditscore.tracking not installed")
 
 
 @pytest.mark.slow

@@ -77,7 +77,7 @@ def test_broken_bundle_is_refused_and_the_old_one_keeps_serving(  # type: ignore
     app = create_app(make_settings(tmp_path), trained.bundle, model_version="1")
     with TestClient(app) as c:
         r = c.post("/v1/admin/reload", json={"model_path": str(broken)}, headers=ADMIN_AUTH)
-        assert r.status_code == 422
+        assert r.status_code == 409, r.text
         assert r.json()["error"] == "model_refused"
         assert "does not match its checksum" in r.json()["message"]
         d = c.post("/v1/decisions", json=application(rows[0], features), headers=AUTH)
@@ -124,3 +124,31 @@ def test_serving_an_alias_without_a_registry_is_a_clear_error(tmp_path: Path) ->
     app = create_app(settings)
     with pytest.raises(CreditScoreError, match="registry"):
         app.state.serving.models.load()
+
+
+def test_reloading_what_is_not_there_is_a_404_and_the_old_model_keeps_serving(  # type: ignore[no-untyped-def]
+    trained, tmp_path: Path, rows, features
+) -> None:
+    from fastapi.testclient import TestClient
+
+    settings = make_settings(tmp_path, tracking_uri=f"sqlite:///{tmp_path / 'none.db'}")
+    (tmp_path / "empty").mkdir()
+    app = create_app(settings, trained.bundle, model_version="1")
+    with TestClient(app) as c:
+        for body, named in (
+            ({"model_path": str(tmp_path / "nowhere")}, "no such folder"),
+            ({"model_path": str(tmp_path / "empty")}, "no bundle.json in it"),
+            ({"alias": "shadow"}, "no model registry at"),
+        ):
+            r = c.post("/v1/admin/reload", json=body, headers=ADMIN_AUTH)
+            assert r.status_code == 404, r.text
+            assert r.json()["error"] == "model_not_found"
+            assert named in r.json()["message"]
+        both = c.post(
+            "/v1/admin/reload", json={"model_path": "x", "alias": "y"}, headers=ADMIN_AUTH
+        )
+        assert both.status_code == 422
+        assert both.json()["details"][0]["field"] == "alias"
+        d = c.post("/v1/decisions", json=application(rows[0], features), headers=AUTH)
+        assert d.json()["model_version"] == "1"
+        assert 'creditscore_model_reloads_total{result="not_found"} 3.0' in c.get("/metrics").text

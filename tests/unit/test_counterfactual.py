@@ -145,7 +145,8 @@ def test_an_empty_answer_always_says_why(
     assert none.options == []
     assert none.why is not None
     assert "duration_in_month" in none.why
-    assert "below the approval threshold" in none.why
+    assert "gets this application approved" in none.why
+    assert "would have to fall below the threshold" in none.why
 
 
 def test_immutable_inputs_never_change(

@@ -64,7 +64,8 @@ def test_html_is_self_contained_with_every_plot_embedded(
 ) -> None:
     html = plain["html"].read_text(encoding="utf-8")
     images = _images(html)
-    assert len(images) == len(PLOT_NAMES) + 1  # six evaluation plots + feature importance
+    # six evaluation plots + feature importance (+ interactions of a tree champion)
+    assert len(images) == len(PLOT_NAMES) + 1 + ("interactions" in trained.plots)
     assert all(img.startswith(PNG) for img in images)
     embedded = set(images)
     assert {p.read_bytes() for p in trained.plots.values()} <= embedded
@@ -128,7 +129,8 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
     md = paths["markdown"].read_text(encoding="utf-8")
     assert 'id="fairness-fragment"' in html
     assert "Approval-rate gap" in md
-    assert len(_images(html)) == len(PLOT_NAMES) + 2  # plus the fairness plot
+    interactions = context.get("interactions") is not None
+    assert len(_images(html)) == len(PLOT_NAMES) + 2 + interactions  # plus the fairness plot
     assert html.count("Not computed") == 2  # explanations and proxies (not in this context)
     assert "Model card: german-credit version 4" in html
     assert "better AUC on the same rows" in html
@@ -167,8 +169,10 @@ def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: P
     extra = [n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]]
     assert "shap_beeswarm" in extra
     attributes = trained.extras["fairness"]["report"]["attributes"]
-    # + the importance plot and one fairness figure per attribute (drawn by the card)
-    assert len(_images(html)) == len(PLOT_NAMES) + 1 + len(extra) + len(attributes)
+    # + the importance plot, one fairness figure per attribute (drawn by the card) and the
+    # interactions of a tree champion
+    interactions = "interactions" in trained.plots
+    assert len(_images(html)) == len(PLOT_NAMES) + 1 + len(extra) + len(attributes) + interactions
     md = paths["markdown"].read_text()
     assert "Fairness gate (warn)" in md
     assert "<25" in md

@@ -17,7 +17,7 @@ from creditscore.exceptions import CreditScoreError
 __all__ = ["app", "main"]
 
 #: Command modules, in the order ``creditscore --help`` lists their commands.
-COMMAND_MODULES = ("project", "training", "governance", "serving", "explaining")
+COMMAND_MODULES = ("project", "training", "governance", "serving", "explaining", "scoring")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"creditscore.cli.{_module}")
 

@@ -15,10 +15,11 @@ applications, so training and scoring agree.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,11 @@ from creditscore.config import ProjectConfig, Scalar
 from creditscore.exceptions import DataError, DataFileError
 
 __all__ = [
+    "CSV_NA_VALUES",
     "Dataset",
+    "TableChunk",
+    "TablePart",
+    "TableStream",
     "load",
     "load_raw",
     "read_table",
@@ -139,6 +144,312 @@ def _sniff_delimiter(path: Path) -> str:
         if len(widths) == 1 and (n := widths.pop()) > best_fields:
             best, best_fields = sep, n
     return best
+
+
+# ---------------------------------------------------------------------------- streaming
+#: What ``pandas.read_csv`` reads as missing by default, so a file streamed chunk by chunk
+#: (:class:`TableStream`) means what ``read_table`` reads when the whole file fits.
+CSV_NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2"}
+
+
+@dataclass(frozen=True)
+class TablePart:
+    """One file of a table: the table itself, or one Parquet file of a folder."""
+
+    path: Path
+    name: str  # as shown to people: the file name, or its path inside the folder
+    bytes: int
+    rows: int | None  # Parquet: from the footer; CSV: unknown before it is read
+
+
+@dataclass(frozen=True)
+class TableChunk:
+    """A run of consecutive rows of one file."""
+
+    part: TablePart
+    first_row: int  # 0-based position in its file of the chunk's first row (header excluded)
+    data: Any  # pyarrow.Table
+
+
+class TableStream:
+    """A CSV/TSV file, a Parquet file or a folder of Parquet files, read chunk by chunk so
+    memory stays bounded whatever the file's size.
+
+    Parquet is read row group by row group (``iter_batches``), only the ``columns`` asked
+    for. CSV goes through pyarrow's streaming reader with every column asked for read as
+    text: pyarrow would otherwise infer types from the first block alone, so a text value
+    far down a numeric column would stop the read; the caller converts and checks the text
+    (``text`` is True then). A CSV's empty cells are missing; the other pandas markers
+    (``CSV_NA_VALUES``) are left as text for the caller to apply.
+    """
+
+    def __init__(
+        self, path: str | Path, columns: Sequence[str] | None = None, *, chunk_rows: int = 100_000
+    ) -> None:
+        import pyarrow.parquet as pq
+
+        if chunk_rows < 1:
+            raise DataError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        self.path = Path(path).expanduser()
+        self.chunk_rows = int(chunk_rows)
+        p, name = self.path, self.path.name.lower()
+        if not p.exists():
+            raise DataFileError(f"input '{p}' not found; check the path")
+        self.parts: list[TablePart]
+        if p.is_dir():
+            files = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.name.lower().endswith(_PARQUET_SUFFIXES)
+                and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
+            )
+            if not files:
+                raise DataFileError(
+                    f"input folder '{p}' holds no Parquet files (*.parquet, *.pq); point it at "
+                    "a CSV or Parquet file, or a folder of Parquet files"
+                )
+            self.kind = "parquet"
+            self.parts = [self._parquet_part(f, f.relative_to(p).as_posix()) for f in files]
+        elif name.endswith(_PARQUET_SUFFIXES):
+            self.kind = "parquet"
+            self.parts = [self._parquet_part(p, p.name)]
+        elif name.endswith(_CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES):
+            if name.endswith((".zip", ".xz")):
+                raise DataFileError(
+                    f"input '{p}': zip and xz files cannot be streamed; unpack it or use gzip"
+                )
+            self.kind = "csv"
+            self.parts = [TablePart(p, p.name, p.stat().st_size, None)]
+            if name.endswith(_TSV_SUFFIXES):
+                self.delimiter = "\t"
+            elif name.endswith(_TXT_SUFFIXES):
+                self.delimiter = _sniff_delimiter(p)
+            else:
+                self.delimiter = ","
+        else:
+            raise DataFileError(
+                f"input '{p}' has an unsupported type; use one of "
+                f"{', '.join(SUPPORTED_SUFFIXES)} or a folder of Parquet files"
+            )
+        self.schema = self._schema(pq)
+        self.columns: list[str] = list(self.schema.names)
+        self.dictionary: list[str] = []
+        if columns is not None:
+            self.select(columns)
+        self.text = self.kind == "csv"
+        self._position = 0  # bytes of the current file read so far (CSV)
+        self._done_bytes = 0
+
+    def select(
+        self,
+        columns: Sequence[str],
+        roles: dict[str, str] | None = None,
+        *,
+        dictionary: Sequence[str] = (),
+    ) -> None:
+        """Read only ``columns``; a missing one is a :class:`DataError` naming it (and
+        its role, e.g. "a model input", from ``roles``) with the closest names. Parquet
+        text columns in ``dictionary`` are read dictionary-encoded (few distinct values:
+        categories), which saves building a string per row."""
+        names = self.schema.names
+        absent = [c for c in columns if c not in set(names)]
+        if absent:
+            role = (roles or {}).get(absent[0])
+            more = f" (also missing: {absent[1:6]})" if len(absent) > 1 else ""
+            raise DataError(
+                f"input '{self.path}' has no column {absent[0]!r}"
+                + (f" ({role})" if role else "")
+                + f"{_close(absent[0], names)}{more}"
+            )
+        self.columns = list(dict.fromkeys(columns))
+        self.dictionary = [c for c in dictionary if c in self.columns]
+
+    # ------------------------------------------------------------------ metadata
+    def _parquet_part(self, path: Path, name: str) -> TablePart:
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:
+            raise DataFileError(
+                f"input '{path}' is not a readable Parquet file ({type(exc).__name__}: {exc})"
+            ) from None
+        return TablePart(path, name, path.stat().st_size, int(rows))
+
+    def _schema(self, pq: Any) -> Any:
+        """Column names and types (CSV: every column as text)."""
+        import pyarrow as pa
+
+        first = self.parts[0]
+        if self.kind == "parquet":
+            schema = pq.ParquetFile(first.path).schema_arrow
+            for part in self.parts[1:]:
+                other = pq.ParquetFile(part.path).schema_arrow
+                if other.names != schema.names:
+                    raise DataFileError(
+                        f"input folder '{self.path}': {part.name} has columns {other.names}, "
+                        f"unlike {first.name} ({schema.names}); a folder must hold one table"
+                    )
+            return schema
+        with self._open_csv(first.path, None) as (reader, _):
+            return pa.schema([(n, pa.string()) for n in reader.schema.names])
+
+    @property
+    def total_rows(self) -> int | None:
+        rows = [p.rows for p in self.parts]
+        return None if any(r is None for r in rows) else sum(r or 0 for r in rows)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.bytes for p in self.parts)
+
+    def bytes_read(self) -> int:
+        """How far the reading has got, in bytes of the input (for progress bars)."""
+        return self._done_bytes + self._position
+
+    # ------------------------------------------------------------------ reading
+    @contextlib.contextmanager
+    def _open_csv(self, path: Path, columns: Sequence[str] | None) -> Iterator[tuple[Any, Any]]:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        raw = pa.OSFile(str(path), "rb")
+        compression = _COMPRESSION.get(path.suffix.lower())
+        stream = pa.CompressedInputStream(raw, compression) if compression else raw
+        convert = pcsv.ConvertOptions(
+            column_types={c: pa.string() for c in columns} if columns else None,
+            include_columns=list(columns) if columns else None,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        )
+        try:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(block_size=8 << 20),
+                parse_options=pcsv.ParseOptions(delimiter=getattr(self, "delimiter", ",")),
+                convert_options=convert,
+            )
+        except Exception as exc:
+            stream.close()
+            raise self._read_error(path, exc) from None
+        try:
+            yield reader, raw
+        finally:
+            stream.close()
+
+    def _read_error(self, path: Path, exc: BaseException) -> DataFileError:
+        text = str(exc).strip().splitlines()
+        first = text[0] if text else type(exc).__name__
+        if "Empty CSV file" in first:
+            return DataFileError(f"input '{path}' is empty; it needs a header row and data")
+        return DataFileError(f"input '{path}' could not be read: {first}")
+
+    def _part_batches(self, part: TablePart, skip: int) -> Iterator[tuple[int, Any]]:
+        """(first row, record batch) of one file from row ``skip`` on."""
+        import pyarrow.parquet as pq
+
+        if self.kind == "parquet":
+            # pre_buffer=False: pre-buffering keeps every row group's column chunks read so
+            # far in memory until the reader ends (memory grew with the file's size)
+            pf = pq.ParquetFile(
+                part.path, read_dictionary=self.dictionary or None, pre_buffer=False
+            )
+            groups, start = [], 0
+            for i in range(pf.metadata.num_row_groups):
+                n = pf.metadata.row_group(i).num_rows
+                if start + n > skip:
+                    groups.append(i)
+                elif not groups:
+                    start += n
+            row = start
+            if not groups:
+                return
+            try:
+                for batch in pf.iter_batches(
+                    batch_size=self.chunk_rows, row_groups=groups, columns=self.columns
+                ):
+                    if row + batch.num_rows <= skip:
+                        row += batch.num_rows
+                        continue
+                    if row < skip:
+                        batch, row = batch.slice(skip - row), skip
+                    yield row, batch
+                    row += batch.num_rows
+            except OSError as exc:
+                raise self._read_error(part.path, exc) from None
+            return
+        with self._open_csv(part.path, self.columns) as (reader, raw):
+            row = 0
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except Exception as exc:  # a malformed line: pyarrow names it
+                    raise self._read_error(part.path, exc) from None
+                self._position = raw.tell()
+                if row + batch.num_rows <= skip:
+                    row += batch.num_rows
+                    continue
+                if row < skip:
+                    batch, row = batch.slice(skip - row), skip
+                yield row, batch
+                row += batch.num_rows
+
+    def chunks(self, skip_rows: int = 0) -> Iterator[TableChunk]:
+        """Chunks of ``chunk_rows`` rows (the last of each file may be shorter), starting
+        ``skip_rows`` rows into the table (to resume an interrupted run)."""
+        import pyarrow as pa
+
+        self._done_bytes, self._position = 0, 0
+        for part in self.parts:
+            known = part.rows
+            if known is not None and skip_rows >= known:
+                skip_rows -= known
+                self._done_bytes += part.bytes
+                continue
+            pending: list[Any] = []
+            held, start = 0, None
+            for first, batch in self._part_batches(part, skip_rows):
+                if start is None:
+                    start = first
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= self.chunk_rows:
+                    table = pa.Table.from_batches(pending).combine_chunks()
+                    yield TableChunk(part, start, table.slice(0, self.chunk_rows))
+                    rest = table.slice(self.chunk_rows)
+                    start += self.chunk_rows
+                    pending = [b for b in rest.to_batches() if b.num_rows]
+                    held = rest.num_rows
+            if held and start is not None:
+                yield TableChunk(part, start, pa.Table.from_batches(pending).combine_chunks())
+            skip_rows = 0
+            self._done_bytes += part.bytes
+            self._position = 0
 
 
 def load_raw(config: ProjectConfig) -> pd.DataFrame:

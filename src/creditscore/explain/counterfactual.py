@@ -431,7 +431,8 @@ def search_counterfactuals(
             [],
             f"no change of {'one or two' if max_changes == 2 else 'one'} of the "
             f"{len(features)} actionable inputs ({shown}) within the ranges seen in training "
-            f"brings the PD from {p0:.3f} below the approval threshold {threshold:.3f}",
+            f"gets this application approved (its PD {p0:.3f} would have to fall below the "
+            f"threshold {threshold:.3f})",
         )
     return result(out, None)
 

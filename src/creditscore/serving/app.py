@@ -1,293 +1,58 @@
-"""The app factory and its lifespan.
+"""The app factory and its lifespan: the one place the service is put together.
 
 ``create_app(settings, bundle)`` builds everything cheap and checks the configuration (API
-keys, database URL) at once, so a misconfigured service fails before it binds a port. The
-lifespan loads the model if none was given (bundle folder or registry alias), starts the
-decision log's writer and, when serving a registry alias with ``reload_interval`` > 0, a
-poller that swaps in the new version when the alias moves. Shutdown stops the poller and
-flushes the decision log.
+keys, database URL) at once, so a misconfigured service fails before it binds a port. It
+gathers the routers of :data:`ROUTERS` (adding a router is one line there), the middleware,
+the error handlers and the OpenAPI document. The lifespan loads the model if none was given
+(bundle folder or registry alias), starts the decision log's writer and, when serving a
+registry alias with ``reload_interval`` > 0, a poller that swaps in the new version when the
+alias moves. Shutdown stops the poller and flushes the decision log.
 
-One lean ASGI middleware does what every request needs: refuse a body that is not JSON
-(415) and record request count and latency by route template. FastAPI's own
-``max_body_size`` answers 413.
+Only the runtime core is imported here: the explanation routes import their offline
+machinery (fairness, LIME) when a request needs it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from creditscore import __version__
 from creditscore.bundle import ModelBundle
-from creditscore.serving import routes
+from creditscore.serving import (
+    decision_routes,
+    docs_routes,
+    explain_routes,
+    model_routes,
+    operations_routes,
+)
 from creditscore.serving.auth import AuthConfig
 from creditscore.serving.decisions import DecisionLog
 from creditscore.serving.deps import ServingState
+from creditscore.serving.errors import install_error_handlers
 from creditscore.serving.loader import LoadedModel, ModelManager, build_loaded, default_model_name
 from creditscore.serving.metrics import ServiceMetrics
-from creditscore.serving.schemas import ErrorOut, ReloadIn
+from creditscore.serving.middleware import ServingMiddleware
+from creditscore.serving.openapi import install_openapi
 from creditscore.settings import Settings, get_settings
 
 log = logging.getLogger("creditscore.serving")
 
-_ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    503: "unavailable",
-}
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-_UNSUPPORTED = json.dumps(
-    {
-        "error": "unsupported_media_type",
-        "message": "send the body as JSON with the header Content-Type: application/json",
-        "details": [],
-    }
-).encode()
-
-
-def _is_json(content_type: bytes) -> bool:
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    )
-
-
-class BodyTooLarge(StarletteHTTPException):
-    def __init__(self) -> None:
-        super().__init__(413, "request body too large")
-
-
-def _error_bytes(error: str, message: str) -> bytes:
-    return json.dumps({"error": error, "message": message, "details": []}).encode()
-
-
-class ServingMiddleware:
-    """415 for a non-JSON body, 413 for one over the size limit; request count and latency
-    by route template."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, max_body_bytes: int) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
-        self._too_large = _error_bytes(
-            "body_too_large", f"the request body is larger than {max_body_bytes} bytes"
-        )
-
-    async def _refuse(self, send: Send, status: int, kind: str, body: bytes) -> None:
-        self.metrics.errors.labels(kind).inc()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        method = scope["method"]
-        status = 500
-        if method in _BODY_METHODS:
-            content_type = None
-            length = -1  # unknown: chunked
-            chunked = False
-            for name, value in scope["headers"]:
-                if name == b"content-type":
-                    content_type = value
-                elif name == b"content-length":
-                    length = int(value) if value.strip().isdigit() else -1
-                elif name == b"transfer-encoding":
-                    chunked = True
-            if (length > 0 or chunked) and (content_type is None or not _is_json(content_type)):
-                await self._refuse(send, 415, "unsupported_media_type", _UNSUPPORTED)
-                self._observe(scope, method, 415, start)
-                return
-            if length > self.max_body_bytes:
-                await self._refuse(send, 413, "body_too_large", self._too_large)
-                self._observe(scope, method, 413, start)
-                return
-            if chunked and length < 0:
-                receive = self._limited(receive)
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self._observe(scope, method, status, start)
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body_bytes:
-                raise BodyTooLarge
-            return message
-
-        return limited
-
-    def _observe(self, scope: Scope, method: str, status: int, start: float) -> None:
-        route = scope.get("route")
-        path = getattr(route, "path", None) or "unmatched"
-        self.metrics.observe_request(method, path, status, time.perf_counter() - start)
-
-
-# --------------------------------------------------------------------------- errors
-def _install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = _ERROR_CODES.get(exc.status_code, "http_error")
-        metrics.errors.labels(code).inc()
-        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        if exc.status_code == 413:
-            limit = request.app.state.serving.settings.max_body_bytes
-            message = f"the request body is larger than {limit} bytes"
-        return routes.error_response(
-            exc.status_code, code, message, headers=getattr(exc, "headers", None)
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        details = []
-        for e in exc.errors():
-            loc = [p for p in e.get("loc", ()) if p != "body"]
-            details.append(
-                {
-                    "field": ".".join(str(p) for p in loc) or "body",
-                    "message": str(e.get("msg", "invalid value")),
-                    "type": str(e.get("type", "value_error")),
-                }
-            )
-        if details and details[0]["type"] == "json_invalid":
-            metrics.errors.labels("invalid_json").inc()
-            return routes.error_response(400, "invalid_json", "the request body is not valid JSON")
-        metrics.errors.labels("validation").inc()
-        first = details[0] if details else {"field": "body", "message": "invalid request"}
-        return routes.error_response(
-            422, "invalid_request", f"{first['field']}: {first['message']}", details
-        )
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> Response:
-        metrics.errors.labels("internal").inc()
-        log.error(
-            "internal error on %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-            exc_info=exc,
-        )
-        return routes.error_response(
-            500, "internal_error", "internal error; the server log has the details"
-        )
-
-
-# --------------------------------------------------------------------------- OpenAPI
-def _install_openapi(app: FastAPI, state: ServingState) -> None:
-    """The OpenAPI document, with request bodies from the model being served right now."""
-    cache: dict[str, Any] = {}
-
-    def openapi() -> dict[str, Any]:
-        loaded = state.models.current
-        if "doc" in cache and cache["loaded"] is loaded:
-            return cache["doc"]
-        doc = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        if loaded is not None:
-            application = loaded.application_model.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            schemas.update(application.pop("$defs", {}))
-        else:
-            application = {"type": "object", "title": "Application"}
-        schemas["Application"] = application
-        schemas["BatchRequest"] = {
-            "type": "object",
-            "title": "BatchRequest",
-            "properties": {
-                "applications": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/Application"},
-                    "minItems": 1,
-                    "maxItems": state.settings.max_batch,
-                }
-            },
-            "required": ["applications"],
-            "additionalProperties": False,
-        }
-        schemas["ReloadIn"] = ReloadIn.model_json_schema()
-        fairness_in = schemas.get("FairnessIn", {}).get("properties", {}).get("rows")
-        if fairness_in is not None:  # labelled rows: an application plus its outcome
-            target = (loaded.bundle.metadata or {}).get("target") if loaded else None
-            labelled = {
-                **application,
-                "title": "LabelledApplication",
-                "additionalProperties": True,
-                "properties": dict(application.get("properties", {})),
-            }
-            if target:
-                labelled["properties"][target] = {
-                    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-                    "description": "the outcome (the model's bad value marks a default)",
-                }
-                labelled["required"] = [*application.get("required", []), target]
-            schemas["LabelledApplication"] = labelled
-            fairness_in["items"] = {"$ref": "#/components/schemas/LabelledApplication"}
-        # every 422 (ours and any router's) has our error body, not FastAPI's default
-        error_ref = {"$ref": "#/components/schemas/ErrorOut"}
-        for item in doc.get("paths", {}).values():
-            for operation in item.values():
-                response = operation.get("responses", {}).get("422")
-                if response is not None:
-                    response["content"] = {"application/json": {"schema": error_ref}}
-        error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in error_schema.pop("$defs", {}).items():
-            schemas.setdefault(name, sub)
-        schemas.setdefault("ErrorOut", error_schema)
-        for unused in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(unused, None)
-        cache.update(doc=doc, loaded=loaded)
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
+#: Every router of the service, in the order the docs list them.
+ROUTERS: tuple[APIRouter, ...] = (
+    decision_routes.router,
+    model_routes.router,
+    explain_routes.router,
+    operations_routes.router,
+    docs_routes.router,
+)
 
 
 # --------------------------------------------------------------------------- factory
@@ -362,8 +127,6 @@ def create_app(
         log=decision_log,
         pii_key=settings.pii_key.get_secret_value().encode() if settings.pii_key else None,
     )
-    from creditscore import __version__
-
     app = FastAPI(
         title="creditscore",
         version=__version__,
@@ -371,6 +134,7 @@ def create_app(
         "points, risk band and approve / refer / decline, each stored in the decision log. "
         "Send the API key in the X-API-Key header.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by docs_routes, not from a CDN
         redoc_url=None,
     )
     app.state.serving = state
@@ -382,24 +146,12 @@ def create_app(
         )
     if loaded is not None:
         models.set(loaded)
-    _install_error_handlers(app, metrics)
+    install_error_handlers(app, metrics)
     app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
-    app.include_router(routes.router)
-    _include_optional_routers(app)
-    _install_openapi(app, state)
+    for router in ROUTERS:
+        app.include_router(router)
+    install_openapi(app, state)
     return app
-
-
-def _include_optional_routers(app: FastAPI) -> None:
-    import importlib
-
-    try:
-        explain_routes = importlib.import_module("creditscore.serving.explain_routes")
-    except ModuleNotFoundError as exc:
-        if exc.name != "creditscore.serving.explain_routes":
-            raise
-        return
-    app.include_router(explain_routes.router)
 
 
 def _factory() -> FastAPI:

@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from creditscore.exceptions import ConfigError
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+#: The request header that carries a key.
+API_KEY_HEADER = "X-API-Key"
 
 
 def _digest(key: str) -> bytes:
@@ -74,7 +76,12 @@ class KeyRing:
 
 
 class AuthConfig:
-    """Who may call what: client keys, admin keys and whether dev mode lifts the check."""
+    """Who may call what: client keys, admin keys, and whether dev mode lifts the check.
+
+    Configured keys are always enforced. Dev mode only lets the service run with no key
+    configured at all (every client route is then open); it never opens the admin routes,
+    which need an admin key and are disabled while none is configured.
+    """
 
     __slots__ = ("admin", "clients", "dev_mode")
 
@@ -102,9 +109,28 @@ class AuthConfig:
 
     @property
     def open_access(self) -> bool:
-        """Dev mode with no client keys: every client request is let through."""
-        return self.dev_mode and not self.clients
+        """Dev mode with no key configured at all: client routes need no key."""
+        return self.dev_mode and not self.clients and not self.admin
 
-    @property
-    def open_admin(self) -> bool:
-        return self.dev_mode and not self.admin
+    def client_denial(self, presented: str | None) -> tuple[int, str] | None:
+        """Why a client route refuses ``presented`` (status, message), or None to let it in.
+        An admin key is a client key too."""
+        if self.open_access:
+            return None
+        if not presented:
+            return 401, f"missing API key: send it in the {API_KEY_HEADER} header"
+        if self.clients.accepts(presented) or self.admin.accepts(presented):
+            return None
+        return 401, "invalid API key"
+
+    def admin_denial(self, presented: str | None) -> tuple[int, str] | None:
+        """Why an admin route refuses ``presented`` (status, message), or None."""
+        if not self.admin:
+            return 403, "admin routes are disabled: no CREDITSCORE_ADMIN_KEYS configured"
+        if not presented:
+            return 401, f"missing admin key: send it in the {API_KEY_HEADER} header"
+        if self.admin.accepts(presented):
+            return None
+        if self.clients.accepts(presented):
+            return 403, "this route needs an admin key (CREDITSCORE_ADMIN_KEYS)"
+        return 401, "invalid admin key"

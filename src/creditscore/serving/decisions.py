@@ -72,20 +72,56 @@ decisions_table = sa.Table(
 )
 COLUMNS = tuple(c.name for c in decisions_table.columns)
 
+#: One row per batch run (``creditscore score``): what was scored with which model, the
+#: counts, and when; written by ``creditscore.batch.runs`` (migration 0003).
+SCORING_RUNS_TABLE = "scoring_runs"
+scoring_runs_table = sa.Table(
+    SCORING_RUNS_TABLE,
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | completed | failed
+    sa.Column("engine", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("input_path", sa.String(1024), nullable=False),
+    sa.Column("input_bytes", sa.BigInteger, nullable=False),
+    sa.Column("input_checksum", sa.String(80), nullable=True),
+    sa.Column("output_path", sa.String(1024), nullable=False, index=True),
+    sa.Column("rejects_path", sa.String(1024), nullable=False),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(200), nullable=False),
+    sa.Column("model_source", sa.String(1024), nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("rows_read", sa.BigInteger, nullable=False),
+    sa.Column("rows_scored", sa.BigInteger, nullable=False),
+    sa.Column("rows_rejected", sa.BigInteger, nullable=False),
+    sa.Column("approved", sa.BigInteger, nullable=False),
+    sa.Column("referred", sa.BigInteger, nullable=False),
+    sa.Column("declined", sa.BigInteger, nullable=False),
+    sa.Column("mean_pd", sa.Float, nullable=True),
+    sa.Column("options", JSONType, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("user_name", sa.String(200), nullable=False),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
 
 def migrations_path() -> Path:
     return Path(str(resources.files("creditscore.serving") / "migrations"))
 
 
 def upgrade_schema(connection: Connection) -> None:
-    """Bring the decision log schema to the newest migration (Alembic ``upgrade head``)."""
+    """Bring the decision log schema to the newest migrations (Alembic ``upgrade heads``:
+    every branch, so tables added side by side each get their migration)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_path()))
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 def _transactional_sqlite(engine: Engine) -> None:

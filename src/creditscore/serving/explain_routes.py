@@ -9,239 +9,69 @@
 
 Applications are validated with the served model's generated request model, exactly as the
 decision routes do, so errors name the field (422); a report that cannot be computed from
-the data (one class only, a missing column) is a 422 that says why, never a 500. The heavy
-work runs in the threadpool, off the event loop.
+the data (a group naming a column the rows lack, an intersection of unknown groups) is a
+422 that says why, never a 500. The heavy work runs in the threadpool, off the event loop.
+
+The offline machinery (fairness statistics with fairlearn, LIME, the counterfactual
+search) is imported inside the handlers, on the first request that needs it, so the
+service itself starts with the runtime core only.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import ValidationError
 
 from creditscore.exceptions import CreditScoreError, ScoringInputError
-from creditscore.explain.counterfactual import search_counterfactuals
-from creditscore.explain.fairness import (
-    GroupSpec,
-    configured_gate,
-    configured_groups,
-    fairness_report,
-)
 from creditscore.explain.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
-from creditscore.serving.deps import ServingState, get_loaded_model, get_state, require_api_key
-from creditscore.serving.loader import LoadedModel
-from creditscore.serving.routes import ERRORS as DECISION_ERRORS
-from creditscore.serving.routes import (
-    JSON,
-    error_doc,
-    error_response,
-    field_errors,
-    json_response,
+from creditscore.serving.decision_routes import (
+    application_values,
+    request_body,
+    scoring_problem,
 )
-from creditscore.serving.schemas import ReasonOut, json_safe
+from creditscore.serving.deps import ClientDep
+from creditscore.serving.explain_schemas import (
+    CounterfactualsOut,
+    ExplanationOut,
+    FairnessIn,
+    FairnessOut,
+)
+from creditscore.serving.loader import LoadedModel
+from creditscore.serving.metrics import ServiceMetrics
+from creditscore.serving.responses import (
+    BODY_ERRORS,
+    CLIENT_ERRORS,
+    error_responses,
+    invalid,
+    json_response,
+    problem,
+    validation_failure,
+)
+from creditscore.serving.schemas import json_safe
 
 router = APIRouter(tags=["explanations"])
 
-MAX_FAIRNESS_ROWS = 100_000
 MAX_ROW_ERRORS = 20
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    **DECISION_ERRORS,
-    422: error_doc(
-        "the request does not match the schema, or the data cannot be assessed; "
-        "each problem names its field"
-    ),
-}
-APPLICATION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Application"}}},
-    }
-}
-
-
-# --------------------------------------------------------------------------- models
-class ContributionOut(BaseModel):
-    feature: str
-    value: Any = None
-    contribution: float = Field(description="to the model's log-odds of bad; > 0 raises the PD")
-    protected: bool = Field(description="a protected attribute: never a reason")
-
-
-class LimeWeightOut(BaseModel):
-    feature: str
-    condition: str = Field(description="the condition LIME states, e.g. 'Loan duration > 24'")
-    weight: float = Field(description="the surrogate's weight on the PD")
-
-
-class LimeOut(BaseModel):
-    method: str
-    probability_of_default: float = Field(description="the model's PD (calibrated)")
-    local_probability_of_default: float = Field(description="the surrogate's PD")
-    intercept: float
-    r2: float = Field(description="how well the linear surrogate fits near the applicant")
-    weights: list[LimeWeightOut]
-
-
-class ExplanationOut(BaseModel):
-    probability_of_default: float
-    score: int
-    risk_band: str
-    decision: str
-    method: str = Field(description="how contributions were computed (see the docs)")
-    base_value: float = Field(description="log-odds of bad of the reference applicant")
-    log_odds: float = Field(description="base_value + all contributions (uncalibrated model)")
-    contributions: list[ContributionOut] = Field(description="every feature, largest first")
-    reasons: list[ReasonOut]
-    lime: LimeOut | None = Field(default=None, description="with ?lime=true only")
-    model_name: str
-    model_version: str
-    policy_version: str
-
-
-class ChangeOut(BaseModel):
-    feature: str
-    current: Any = None
-    proposed: Any = None
-
-
-class OptionOut(BaseModel):
-    changes: list[ChangeOut]
-    probability_of_default: float
-    decision: str
-    score: int
-    cost: float = Field(
-        description="normalised size of the change (percentile shift; 0.5 per category)"
-    )
-
-
-class CounterfactualsOut(BaseModel):
-    probability_of_default: float
-    decision: str
-    actionable: list[str]
-    options: list[OptionOut] = Field(
-        description="cheapest first; empty if already approved or none found"
-    )
-    why: str | None = Field(
-        default=None, description="when there are no options, why (always given then)"
-    )
-
-
-class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=64)
-    column: str = Field(min_length=1, max_length=256)
-    bands: list[StrictFloat | StrictInt] | None = Field(
-        default=None, min_length=1, max_length=20, description="band edges of a number, increasing"
-    )
-
-    @field_validator("bands")
-    @classmethod
-    def _increasing(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None:
-            if not all(math.isfinite(x) for x in v):
-                raise ValueError("band edges must be finite numbers")
-            if any(b <= a for a, b in pairwise(v)):
-                raise ValueError("band edges must strictly increase")
-        return v
-
-
-class FairnessIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rows: list[dict[str, Any]] = Field(
-        min_length=2,
-        max_length=MAX_FAIRNESS_ROWS,
-        description="labelled applications: model inputs, outcome and protected columns",
-    )
-    target: StrictStr | None = Field(
-        default=None, description="outcome column (default: the model's)"
-    )
-    positive: StrictStr | StrictInt | StrictFloat | StrictBool | None = Field(
-        default=None, description="the outcome value that marks a bad (default: the model's)"
-    )
-    groups: list[GroupIn] | None = Field(
-        default=None,
-        max_length=10,
-        description="protected attributes (default: the model's configuration)",
-    )
-    intersections: list[tuple[StrictStr, StrictStr]] = Field(default_factory=list, max_length=5)
-    threshold: float | None = Field(default=None, ge=0, le=1, description="default: the policy's")
-    n_boot: int | None = Field(default=None, ge=10, le=2000, description="default: 500")
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    min_group_size: int | None = Field(
-        default=None, ge=1, le=100_000, description="smaller groups are not compared; default 20"
-    )
-
-
-class GroupStatsOut(BaseModel):
-    group: str
-    n: int
-    n_bad: int
-    approval_rate: float | None
-    approval_rate_ci: list[float | None]
-    tpr: float | None
-    tpr_ci: list[float | None]
-    fpr: float | None
-    fpr_ci: list[float | None]
-    auc: float | None
-    auc_ci: list[float | None]
-    mean_pd: float | None
-    bad_rate: float | None
-    small: bool
-
-
-class DisparityOut(BaseModel):
-    value: float | None
-    ci: list[float | None]
-    groups: list[str]
-    description: str
-
-
-class AttributeOut(BaseModel):
-    name: str
-    column: str
-    note: str
-    groups: list[GroupStatsOut]
-    metrics: dict[str, DisparityOut]
-
-
-class GateOut(BaseModel):
-    passed: bool
-    mode: str
-    violations: int
-    reasons: list[str]
-    notes: list[str]
-
-
-class FairnessOut(BaseModel):
-    threshold: float
-    n: int
-    n_boot: int
-    confidence: float
-    min_group_size: int
-    model: dict[str, Any]
-    attributes: list[AttributeOut]
-    gate: GateOut
+ERRORS = error_responses(*BODY_ERRORS, *CLIENT_ERRORS)
+FAIRNESS_ERRORS = error_responses(
+    *BODY_ERRORS,
+    *CLIENT_ERRORS,
+    texts={
+        422: "the request does not match the schema, or the rows cannot be assessed as asked "
+        "(a group names a column the rows lack or bands a column that is not a number, an "
+        "intersection names an unknown group, the outcome column is missing): each problem "
+        "names its field and value"
+    },
+)
+APPLICATION_BODY = request_body("Application")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -251,36 +81,14 @@ def explainer_for(scorer: Scorer) -> Explainer:
     return scorer.explainer or Explainer.from_bundle(scorer.bundle)
 
 
-def _invalid(
-    state: ServingState, details: list[dict[str, Any]], error: str = "invalid_request"
-) -> Response:
-    state.metrics.errors.labels("validation").inc()
-    first = details[0]
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    return error_response(422, error, f"{first['field']}: {first['message']}{more}", details)
-
-
 def _application(
-    state: ServingState, loaded: LoadedModel, body: bytes
+    metrics: ServiceMetrics, loaded: LoadedModel, body: bytes
 ) -> dict[str, Any] | Response:
     try:
-        app = loaded.application_model.model_validate_json(body)
+        application = loaded.application_model.model_validate_json(body)
     except ValidationError as exc:
-        details = field_errors(exc, private=loaded.private_fields)
-        if details[0]["type"] == "json_invalid":
-            state.metrics.errors.labels("invalid_json").inc()
-            return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return _invalid(state, details)
-    raw = app.__dict__
-    values = {name: raw[attr] for attr, name in loaded.field_names}
-    if raw.get("application_id") is not None:
-        values["application_id"] = raw["application_id"]
-    return values
-
-
-def _scoring_error(state: ServingState, exc: ScoringInputError, prefix: str = "") -> Response:
-    field = prefix + (exc.field or "body")
-    return _invalid(state, [{"field": field, "message": str(exc), "type": "scoring_input"}])
+        return validation_failure(metrics, exc, loaded.private_fields)
+    return application_values(loaded, application)
 
 
 def _reason(r: Any) -> dict[str, Any]:
@@ -291,6 +99,60 @@ def _reason(r: Any) -> dict[str, Any]:
         "value": json_safe(r.value),
         "contribution": float(r.contribution),
     }
+
+
+def assessment_problems(
+    frame: pd.DataFrame,
+    groups: list[Any],
+    intersections: list[tuple[str, str]],
+    target: str | None,
+    configured: bool,
+) -> list[dict[str, Any]]:
+    """What the rows cannot give that the request asks for, each naming its field (for the
+    model's configured groups, ``rows``): a group on a column no row has, bands on a column
+    that is not numbers, an intersection of groups that are not assessed, an outcome column
+    no row has. (Values of protected columns are never quoted.)"""
+    columns = [str(c) for c in frame.columns]
+    have = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
+    out = []
+    for i, g in enumerate(groups):
+        absent = [c for c in g.source_columns if c not in frame.columns]
+        if absent:
+            out.append(
+                problem(
+                    "rows" if configured else f"groups.{i}.column",
+                    f"no row has column {absent[0]!r} (group {g.name!r}); the rows have {have}",
+                    "unknown_column",
+                )
+            )
+        elif g.bands and not g.birth:  # a date of birth is banded by the age it gives
+            values = frame[g.column]
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = int((numbers.isna() & values.notna()).sum())
+            if bad:
+                out.append(
+                    problem(
+                        "rows" if configured else f"groups.{i}.bands",
+                        f"column {g.column!r} has {bad} values that are not numbers; only a "
+                        "numeric column can be banded",
+                        "not_numeric",
+                    )
+                )
+    names = [g.name for g in groups]
+    for i, pair in enumerate(intersections):
+        unknown = [part for part in pair if part not in names]
+        if unknown:
+            out.append(
+                problem(
+                    f"intersections.{i}",
+                    f"names no assessed group: {', '.join(map(repr, unknown))}; the groups "
+                    f"are {', '.join(map(repr, names))}",
+                    "unknown_group",
+                )
+            )
+    if target is not None and target not in frame.columns:
+        out.append(problem("target", f"no row has the outcome column {target!r}", "unknown_column"))
+    return out
 
 
 def _fairness_config(loaded: LoadedModel) -> dict[str, Any]:
@@ -309,11 +171,10 @@ def _fairness_config(loaded: LoadedModel) -> dict[str, Any]:
     response_model=ExplanationOut,
     responses=ERRORS,
     openapi_extra=APPLICATION_BODY,
-    dependencies=[Depends(require_api_key)],
 )
 async def explain(
     request: Request,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
+    admitted: ClientDep,
     k: Annotated[int, Query(ge=0, le=50, description="how many reason codes")] = 4,
     lime: Annotated[
         bool,
@@ -323,8 +184,8 @@ async def explain(
         ),
     ] = False,
 ) -> Response:
-    state = get_state(request)
-    values = _application(state, loaded, await request.body())
+    metrics, loaded = admitted.state.metrics, admitted.model
+    values = _application(metrics, loaded, await request.body())
     if isinstance(values, Response):
         return values
 
@@ -333,7 +194,7 @@ async def explain(
         decision = scorer.decide(values, explain=False)
         row = scorer.validate(values)
         surrogate = None
-        if lime:
+        if lime:  # LIME and its background sample: offline machinery, loaded on first use
             from creditscore.explain.global_ import lime_explanation, profile_sample
 
             bundle = loaded.bundle
@@ -372,7 +233,7 @@ async def explain(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc)
+        return invalid(metrics, [scoring_problem(exc)])
     return json_response(json_safe(payload))
 
 
@@ -385,20 +246,21 @@ async def explain(
     response_model=CounterfactualsOut,
     responses=ERRORS,
     openapi_extra=APPLICATION_BODY,
-    dependencies=[Depends(require_api_key)],
 )
 async def what_if(
     request: Request,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
+    admitted: ClientDep,
     max_options: Annotated[int, Query(ge=1, le=20)] = 5,
     max_changes: Annotated[int, Query(ge=1, le=2, description="features changed at once")] = 2,
 ) -> Response:
-    state = get_state(request)
-    values = _application(state, loaded, await request.body())
+    metrics, loaded = admitted.state.metrics, admitted.model
+    values = _application(metrics, loaded, await request.body())
     if isinstance(values, Response):
         return values
 
     def work() -> dict[str, Any]:
+        from creditscore.explain.counterfactual import search_counterfactuals
+
         found = search_counterfactuals(
             loaded.scorer, values, max_changes=max_changes, max_options=max_options
         )
@@ -413,11 +275,11 @@ async def what_if(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc)
+        return invalid(metrics, [scoring_problem(exc)])
     except CreditScoreError as exc:
-        return _invalid(
-            state,
-            [{"field": "actionable", "message": str(exc), "type": "configuration"}],
+        return invalid(
+            metrics,
+            [problem("actionable", str(exc), "configuration")],
             "invalid_configuration",
         )
     return json_response(json_safe(payload))
@@ -432,15 +294,10 @@ async def what_if(
     "confidence intervals, and the model's fairness gate. Rows carry the model inputs, the "
     "outcome and the protected columns.",
     response_model=FairnessOut,
-    responses=ERRORS,
-    dependencies=[Depends(require_api_key)],
+    responses=FAIRNESS_ERRORS,
 )
-async def fairness(
-    request: Request,
-    body: FairnessIn,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
-) -> Response:
-    state = get_state(request)
+async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
+    metrics, loaded = admitted.state.metrics, admitted.model
     scorer = loaded.scorer
     validated: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
@@ -448,22 +305,23 @@ async def fairness(
         try:
             validated.append(scorer.validate(row))
         except ScoringInputError as exc:
-            problems.append(
-                {
-                    "field": f"rows.{i}.{exc.field or 'body'}",
-                    "message": str(exc),
-                    "type": "scoring_input",
-                }
-            )
+            problems.append(scoring_problem(exc, f"rows.{i}."))
             if len(problems) >= MAX_ROW_ERRORS:
                 break
     if problems:
-        return _invalid(state, problems)
+        return invalid(metrics, problems)
     config = _fairness_config(loaded)
 
-    def work() -> dict[str, Any]:
+    def work() -> dict[str, Any] | list[dict[str, Any]]:
+        # fairlearn and the report's statistics: offline machinery, loaded on first use
+        from creditscore.explain.fairness import (
+            GroupSpec,
+            configured_gate,
+            configured_groups,
+            fairness_report,
+        )
+
         frame = pd.DataFrame(body.rows)
-        p = scorer.probabilities(pd.DataFrame(validated, columns=loaded.bundle.schema.names))
         if body.groups is not None:
             groups = [
                 GroupSpec(g.name, g.column, tuple(g.bands) if g.bands else None)
@@ -478,6 +336,13 @@ async def fairness(
                 date_column=meta.get("date_column"),
                 reference_date=str(meta.get("trained_at") or "")[:10] or None,
             )
+        target = body.target or (loaded.bundle.metadata or {}).get("target")
+        problems = assessment_problems(
+            frame, groups, list(body.intersections), target, configured=body.groups is None
+        )
+        if problems:
+            return problems
+        p = scorer.probabilities(pd.DataFrame(validated, columns=loaded.bundle.schema.names))
         report = fairness_report(
             loaded.bundle,
             frame,
@@ -499,9 +364,9 @@ async def fairness(
     try:
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
-        return _scoring_error(state, exc, "rows.")
+        return invalid(metrics, [scoring_problem(exc, "rows.")])
     except (CreditScoreError, ValueError) as exc:
-        return _invalid(
-            state, [{"field": "rows", "message": str(exc), "type": "data"}], "cannot_assess"
-        )
+        return invalid(metrics, [problem("rows", str(exc), "data")], "cannot_assess")
+    if isinstance(payload, list):
+        return invalid(metrics, payload, "cannot_assess")
     return json_response(json_safe(payload))

@@ -7,8 +7,8 @@ LoadedModel completely (load, check, test-score) and then replaces that referenc
 assignment. A request reads the reference once, at its start, so it finishes on the model
 it began with, and a bundle that fails any check never replaces a working one.
 
-The registry (``creditscore.registry``) is imported lazily; without it, only bundle folders
-can be served.
+The registry (``creditscore.registry``, which brings MLflow) is imported only when a registry
+alias is served; a bundle folder is served without it.
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from creditscore.bundle import ModelBundle
-from creditscore.exceptions import BundleError, CreditScoreError
+from creditscore.bundle import MANIFEST, ModelBundle
+from creditscore.exceptions import (
+    BundleError,
+    BundleNotFoundError,
+    CreditScoreError,
+    RegistryUnavailableError,
+)
 from creditscore.scorer import Scorer
 from creditscore.serving.schemas import application_model, json_safe
 
 log = logging.getLogger("creditscore.serving.loader")
-
-
-class RegistryUnavailableError(CreditScoreError, RuntimeError):
-    """The model registry could not be reached (or is not installed)."""
 
 
 def default_model_name() -> str:
@@ -52,13 +53,6 @@ def _registry() -> Any:
             "serve a bundle folder instead: creditscore serve --model PATH"
         ) from None
     return registry
-
-
-def _is_unavailable(registry: Any, exc: BaseException) -> bool:
-    if isinstance(exc, RegistryUnavailableError):
-        return True
-    unavailable = getattr(registry, "RegistryUnavailableError", None)
-    return isinstance(unavailable, type) and isinstance(exc, unavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +164,28 @@ def build_loaded(
     )
 
 
+def bundle_folder(path: str | Path) -> Path:
+    """The bundle folder ``path`` names, or :class:`BundleNotFoundError` saying why not
+    (no such folder, no bundle in it, or a path the system cannot even look up)."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+    try:
+        folder = Path(path).expanduser().resolve()
+        found = (folder / MANIFEST).is_file()
+        exists = found or folder.exists()
+    except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, ~nosuchuser
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BundleNotFoundError(f"no model bundle at {shown!r}: {reason}") from None
+    if not found:
+        what = "no such folder" if not exists else f"no {MANIFEST} in it"
+        raise BundleNotFoundError(
+            f"no model bundle at {folder} ({what}); give the folder `creditscore train` wrote, "
+            "e.g. artifacts/bundles/<name>-<time>"
+        )
+    return folder
+
+
 def load_path(path: str | Path, pii_fields: tuple[str, ...] = ()) -> LoadedModel:
-    folder = Path(path).expanduser().resolve()
+    folder = bundle_folder(path)
     bundle = ModelBundle.load(folder)
     version = str(bundle.metadata.get("version") or folder.name)
     return build_loaded(bundle, version, f"path:{folder}", pii_fields=pii_fields)
@@ -184,7 +198,7 @@ def load_alias(
     try:
         got = registry.load_bundle(name, alias=alias, tracking_uri=tracking_uri)
     except Exception as exc:
-        if isinstance(exc, CreditScoreError) and not _is_unavailable(registry, exc):
+        if isinstance(exc, CreditScoreError) and not isinstance(exc, RegistryUnavailableError):
             raise  # a missing alias, a refused bundle: the registry answered
         raise RegistryUnavailableError(
             f"could not load {name}@{alias} from the registry: {type(exc).__name__}: {exc}"
@@ -194,7 +208,7 @@ def load_alias(
         str(got.version),
         f"registry:{name}@{alias}",
         alias=alias,
-        run_id=getattr(got, "run_id", None),
+        run_id=got.run_id,
         pii_fields=pii_fields,
     )
 
@@ -284,14 +298,15 @@ class ModelManager:
         current = self.current
         if current is None or not current.from_registry or current.alias is None:
             return False
-        registry = None
         try:
             registry = _registry()
             version = registry.alias_version(
                 self.model_name, current.alias, tracking_uri=self.tracking_uri
             )
         except Exception as exc:
-            answered = isinstance(exc, CreditScoreError) and not _is_unavailable(registry, exc)
+            answered = isinstance(exc, CreditScoreError) and not isinstance(
+                exc, RegistryUnavailableError
+            )
             state = "error" if answered else "unreachable"
             self.registry = RegistryStatus(state, f"{type(exc).__name__}: {exc}", self._now())
             log.warning("registry %s, still serving %s: %s", state, current.version, exc)

@@ -240,13 +240,28 @@ class ReadyOut(BaseModel):
 
 
 class ReloadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # model_path or alias, not both (the route answers 422 naming `alias`)
+        json_schema_extra={
+            "not": {
+                "required": ["model_path", "alias"],
+                "properties": {"model_path": {"type": "string"}, "alias": {"type": "string"}},
+            }
+        },
+    )
 
     model_path: str | None = Field(
-        default=None, max_length=4096, description="load this bundle folder (on the server)"
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="load this bundle folder (on the server)",
     )
     alias: str | None = Field(
-        default=None, max_length=200, description="load this registry alias of the model"
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="load this registry alias of the model",
     )
 
 

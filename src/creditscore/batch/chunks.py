@@ -1,0 +1,210 @@
+"""One chunk of rows in, scored rows and rejects out: the core every engine shares.
+
+The pandas engine feeds it pyarrow tables read from the file; the Spark engine feeds it
+the Arrow batches of a partition inside ``mapInArrow``; :func:`creditscore.batch.score_frame`
+feeds it a pandas frame. The output schema is fixed before the first row is read (from the
+input's column types and the options), so every chunk, segment and Spark task writes the
+same columns with the same types:
+
+    [id column | row (and file, for a folder)] [kept columns]
+    probability_of_default score risk_band decision
+    [reason_1_code reason_1_feature reason_1_text reason_1_contribution ...]
+    model_name model_version policy_version
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from creditscore.batch import _reasons
+from creditscore.batch.model import BatchModel
+from creditscore.batch.result import ScoringOptions, Tally
+from creditscore.batch.validation import RowProblem, RowValidator
+from creditscore.exceptions import ConfigError
+
+__all__ = ["REJECT_SCHEMA", "SCORE_COLUMNS", "ChunkScorer", "ScoredChunk", "needed_columns"]
+
+#: What scoring adds to every row (before any reason codes).
+SCORE_COLUMNS = (
+    ("probability_of_default", pa.float64()),
+    ("score", pa.int64()),
+    ("risk_band", pa.string()),
+    ("decision", pa.string()),
+)
+MODEL_COLUMNS = ("model_name", "model_version", "policy_version")
+#: One line per refused value: where (file, 1-based row, id), which field, what, why.
+REJECT_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("row", pa.int64()),
+        ("id", pa.string()),
+        ("field", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def needed_columns(model: BatchModel, options: ScoringOptions) -> list[str]:
+    """Input columns a run reads: the model's inputs, the id and the kept columns."""
+    names = list(model.bundle.schema.names)
+    for extra in (options.id_column, *options.keep):
+        if extra and extra not in names:
+            names.append(extra)
+    return names
+
+
+def _plain_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_binary(t):
+        return pa.binary()
+    return t
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    table: pa.Table  # scored rows, in ``ChunkScorer.schema``
+    rejects: pa.Table  # in ``REJECT_SCHEMA``
+    tally: Tally
+
+
+class ChunkScorer:
+    """Scores chunks of one input with one model; holds no state between chunks."""
+
+    def __init__(
+        self,
+        model: BatchModel,
+        options: ScoringOptions,
+        input_schema: pa.Schema,
+        *,
+        text: bool,
+        folder: bool = False,
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.validator = RowValidator(model.scorer, text=text)
+        self.folder = folder
+        taken = {name for name, _ in SCORE_COLUMNS} | set(MODEL_COLUMNS)
+        taken |= set(_reasons.reason_columns(options.reasons))
+        fields: list[pa.Field] = []
+        self.passthrough: list[str] = []
+        if options.id_column:
+            self.passthrough.append(options.id_column)
+        else:
+            if folder:
+                fields.append(pa.field("file", pa.string()))
+            fields.append(pa.field("row", pa.int64()))
+            taken |= {"row", "file"}
+        self.passthrough += [c for c in options.keep if c not in self.passthrough]
+        for name in self.passthrough:
+            if name in taken:
+                raise ConfigError(
+                    f"--keep {name!r}: the output already has a column {name!r}; rename it "
+                    "in the input or leave it out"
+                )
+        head = [pa.field(c, _plain_type(input_schema.field(c).type)) for c in self.passthrough]
+        fields = head + fields if options.id_column else fields + head
+        fields += [pa.field(n, t) for n, t in SCORE_COLUMNS]
+        for name in _reasons.reason_columns(options.reasons):
+            kind = pa.float64() if name.endswith("_contribution") else pa.string()
+            fields.append(pa.field(name, kind))
+        fields += [pa.field(n, pa.string()) for n in MODEL_COLUMNS]
+        self.schema = pa.schema(fields)
+        self._constants = (model.name, model.version, model.policy_version)
+
+    def score(
+        self,
+        data: pa.Table,
+        first_row: int,
+        file: str,
+        *,
+        rows: np.ndarray | None = None,
+        files: np.ndarray | None = None,
+        known: Sequence[RowProblem] = (),
+    ) -> ScoredChunk:
+        """Score ``data`` and list its rejects. Its rows are rows ``first_row``, ... of
+        ``file`` (0-based); or, where a chunk spans files (a Spark partition), each row's
+        own 0-based ``rows`` and ``files``."""
+        if rows is None:
+            rows = np.arange(first_row, first_row + data.num_rows, dtype=np.int64)
+        if files is None:
+            files = np.full(data.num_rows, file, dtype=object)
+        n = data.num_rows
+        checked = self.validator.check(data, known)
+        scored = _reasons.score_frame(
+            self.model.scorer,
+            checked.inputs,
+            reasons=self.options.reasons,
+            explain=self.options.explain,
+        )
+        keep = None if checked.n_rejected == 0 else np.flatnonzero(checked.valid)
+        m = n if keep is None else len(keep)
+        arrays: dict[str, pa.Array] = {}
+        for name in self.passthrough:
+            col = data.column(name)
+            col = col if keep is None else col.take(pa.array(keep))
+            arrays[name] = pc.cast(col, self.schema.field(name).type)
+        if not self.options.id_column:
+            arrays["row"] = pa.array((rows if keep is None else rows[keep]) + 1)
+            if self.folder:
+                arrays["file"] = pa.array(files if keep is None else files[keep], pa.string())
+        for name, kind in SCORE_COLUMNS:
+            arrays[name] = _column(scored[name], kind)
+        for name in _reasons.reason_columns(self.options.reasons):
+            arrays[name] = _column(scored[name], self.schema.field(name).type)
+        for name, value in zip(MODEL_COLUMNS, self._constants, strict=True):
+            arrays[name] = _constant(value, m)
+        table = pa.Table.from_arrays([arrays[f.name] for f in self.schema], schema=self.schema)
+
+        tally = Tally(rows=n, scored=m, rejected=n - m, problems=len(checked.problems))
+        if m:
+            for item in pc.value_counts(arrays["decision"]).to_pylist():
+                tally.decisions[str(item["values"])] = int(item["counts"])
+            tally.pd_sum = float(pc.sum(arrays["probability_of_default"]).as_py())
+        return ScoredChunk(table, self._rejects(data, checked.problems, rows, files), tally)
+
+    def _rejects(
+        self, data: pa.Table, problems: list[RowProblem], rows: np.ndarray, files: np.ndarray
+    ) -> pa.Table:
+        if not problems:
+            return REJECT_SCHEMA.empty_table()
+        positions = [p.position for p in problems]
+        ids: list[str | None] = [None] * len(problems)
+        if self.options.id_column:
+            raw = data.column(self.options.id_column).take(pa.array(positions)).to_pylist()
+            ids = [None if v is None else str(v) for v in raw]
+        return pa.table(
+            {
+                "file": [str(files[p]) for p in positions],
+                "row": [int(rows[p]) + 1 for p in positions],
+                "id": ids,
+                "field": [p.field for p in problems],
+                "value": [p.value for p in problems],
+                "reason": [p.reason for p in problems],
+            },
+            schema=REJECT_SCHEMA,
+        )
+
+
+def _column(values: pd.Series, kind: pa.DataType) -> pa.Array:
+    """A result column as Arrow: Arrow-backed text is taken as is, NaN becomes null."""
+    out = pa.array(values, from_pandas=True)
+    return out if out.type == kind else pc.cast(out, kind)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    """``n`` copies of one string, built straight into Arrow's buffers (offsets and bytes)."""
+    data = value.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
