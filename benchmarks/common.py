@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 
 from creditscore.config import ProjectConfig
-from creditscore.data.infer import infer_config, render_yaml
+from creditscore.init import infer_config, render_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -244,7 +244,7 @@ def holdout_table(name: str) -> tuple[pd.DataFrame, str, Any, np.ndarray | None]
 
 def init_config(df: pd.DataFrame, target: str, positive: Any, name: str, folder: Any) -> Any:
     """What a new user gets: ``creditscore init`` on the file, then its YAML as written."""
-    from creditscore.data.infer import infer_config, render_yaml
+    from creditscore.init import infer_config, render_yaml
 
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{name}.csv"

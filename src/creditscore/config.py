@@ -52,11 +52,25 @@ class DataConfig(_Strict):
     )
     exclude: list[str] = Field(default_factory=list, description="columns never used as inputs")
     categorical: list[str] = Field(
-        default_factory=list, description="columns forced to be categorical"
+        default_factory=list,
+        description="categorical inputs (init lists every one): train checks them and never "
+        "re-guesses",
     )
-    numeric: list[str] = Field(default_factory=list, description="columns forced to be numeric")
+    numeric: list[str] = Field(
+        default_factory=list,
+        description="numeric inputs (init lists every one): a value that is not a number (nor a "
+        "special code) is an error naming the column",
+    )
     special_codes: dict[str, list[Scalar]] = Field(
-        default_factory=dict, description="per column, values that mean 'missing' (e.g. -999)"
+        default_factory=dict,
+        description="per column, values that mean 'missing': numbers such as -999 or, in a "
+        "numeric column, texts such as 'n/a'",
+    )
+    max_categories: int = Field(
+        default=200,
+        ge=2,
+        description="a categorical input with more levels (or over half its values unique) is "
+        "refused",
     )
     monotone: dict[str, Literal["increasing", "decreasing"]] = Field(
         default_factory=dict,
@@ -158,10 +172,24 @@ class PolicyConfig(_Strict):
 
 
 class FairnessGroup(_Strict):
-    """One protected attribute as fairness reads it: a column, banded or pattern-matched."""
+    """One protected attribute as fairness reads it: a column (banded, pattern-matched, a
+    0/1 flag, a date or year of birth) or a family of 0/1 columns, one per group."""
 
     name: str = Field(description="the group's name in reports, e.g. age_group")
     column: str | None = Field(default=None, description="the column (default: name)")
+    columns: list[str] | None = Field(
+        default=None,
+        description="one 0/1 column per group (e.g. [black, white, asian]): one attribute "
+        "whose group is the column that is 1",
+    )
+    birth: Literal["date", "year"] | None = Field(
+        default=None,
+        description="the column is a date (or year) of birth: grouped by the age it gives",
+    )
+    age_at: str | None = Field(
+        default=None,
+        description="with birth: the date column the age is taken at (default: the training date)",
+    )
     bands: list[float] | None = Field(
         default=None, description="band edges for a number, e.g. [25, 35, 50] for ages"
     )
@@ -192,11 +220,28 @@ class FairnessGroup(_Strict):
     def _one_reading(self) -> FairnessGroup:
         if self.bands is not None and self.pattern is not None:
             raise ValueError(f"group {self.name!r}: give bands or pattern, not both")
+        if self.columns is not None:
+            if self.column is not None:
+                raise ValueError(f"group {self.name!r}: give column or columns, not both")
+            if len(self.columns) < 1 or len(set(self.columns)) != len(self.columns):
+                raise ValueError(f"group {self.name!r}: columns must be distinct and not empty")
+            if self.bands is not None or self.pattern is not None or self.birth is not None:
+                raise ValueError(
+                    f"group {self.name!r}: columns (one 0/1 column per group) takes no bands, "
+                    "pattern or birth"
+                )
+        if self.age_at is not None and self.birth is None:
+            raise ValueError(f"group {self.name!r}: age_at needs birth: date or birth: year")
+        if self.birth is not None and self.pattern is not None:
+            raise ValueError(f"group {self.name!r}: a date of birth takes bands, not a pattern")
         return self
 
     @property
-    def source_column(self) -> str:
-        return self.column or self.name
+    def source_columns(self) -> list[str]:
+        """Every column the group reads."""
+        if self.columns:
+            return list(self.columns)
+        return [self.column or self.name]
 
 
 class FairnessConfig(_Strict):
@@ -224,6 +269,13 @@ class FairnessConfig(_Strict):
     )
     min_group_size: int = Field(default=20, ge=1, description="smaller groups are not compared")
     n_boot: int = Field(default=500, ge=0, description="bootstrap resamples for the intervals")
+    proxy_min_auc: float = Field(
+        default=0.8,
+        gt=0.5,
+        le=1,
+        description="an input predicting a protected attribute with at least this AUC on its "
+        "own is listed as a possible proxy (init, model card); flagged, never dropped",
+    )
 
     @model_validator(mode="after")
     def _known_intersections(self) -> FairnessConfig:
@@ -236,6 +288,16 @@ class FairnessConfig(_Strict):
                 if unknown:
                     raise ValueError(f"intersection {list(pair)} names unknown groups {unknown}")
         return self
+
+
+class ScoringConfig(_Strict):
+    """How the scorer treats applications unlike the training data."""
+
+    out_of_range: Literal["warn", "refuse"] = Field(
+        default="warn",
+        description="a number outside the range seen in training: warn (score it, flag it in "
+        "the decision's warnings and /metrics) or refuse (an error naming the field)",
+    )
 
 
 class FeaturesConfig(_Strict):
@@ -353,11 +415,13 @@ class ProjectConfig(_Strict):
     name: str = Field(default="creditscore", description="registered model name")
     data: DataConfig
     sensitive: list[str] = Field(
-        default_factory=list, description="protected attributes: fairness only, never inputs"
-    )
-    allow_sensitive_as_features: list[str] = Field(
         default_factory=list,
-        description="sensitive columns explicitly allowed as model inputs (needs a reason)",
+        description="protected attributes: fairness only; never model inputs (unless allowed), "
+        "reason codes or counterfactual levers; hashed or dropped in the decision log",
+    )
+    allow_sensitive_as_features: dict[str, str] = Field(
+        default_factory=dict,
+        description="sensitive column -> why it may be a model input (the model card shows it)",
     )
     split: SplitConfig = Field(default_factory=SplitConfig)
     final_fit: Literal["train_valid", "train"] = Field(
@@ -379,8 +443,14 @@ class ProjectConfig(_Strict):
     actionable: list[str] | None = Field(
         default=None,
         description="features a counterfactual may change (default: every input that is "
-        "neither protected nor immutable, such as age)",
+        "neither protected nor immutable)",
     )
+    immutable: list[str] = Field(
+        default_factory=list,
+        description="inputs a counterfactual never changes: the past (delinquencies, defaults), "
+        "time-based facts (years employed) and characteristics (age)",
+    )
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     output_dir: str = Field(default="artifacts", description="where bundles and plots go")
 
     # Folder the YAML was read from; relative paths resolve against it. Not a YAML key.
@@ -395,6 +465,24 @@ class ProjectConfig(_Strict):
             raise ValueError(f"candidates listed twice: {value}")
         return value
 
+    @field_validator("allow_sensitive_as_features", mode="before")
+    @classmethod
+    def _reasons_given(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                return {}
+            raise ValueError(
+                "give the reason for each column: allow_sensitive_as_features: "
+                f"{{{value[0]}: <why it may be a model input>}} (the model card shows it)"
+            )
+        if isinstance(value, dict):
+            blank = [k for k, v in value.items() if not str(v or "").strip()]
+            if blank:
+                raise ValueError(
+                    f"no reason given for {blank}: write why each may be a model input"
+                )
+        return value
+
     @model_validator(mode="after")
     def _allowed_are_sensitive(self) -> ProjectConfig:
         extra = sorted(set(self.allow_sensitive_as_features) - set(self.sensitive))
@@ -407,6 +495,9 @@ class ProjectConfig(_Strict):
                 f"actionable names protected attributes {protected}: a counterfactual may "
                 "never ask an applicant to change them"
             )
+        both = sorted(set(self.actionable or ()) & set(self.immutable))
+        if both:
+            raise ValueError(f"columns listed as both actionable and immutable: {both}")
         return self
 
     def _check_derived(self) -> None:

@@ -184,7 +184,11 @@ def _missing(name: str, version: str | None, alias: str | None) -> str:
         )
     if version:
         return f"registered model {name!r} has no version {version}; see `creditscore models`"
-    return f"no registered model {name!r}; train one with `creditscore train`"
+    return (
+        f"no registered model {name!r}; train one with `creditscore train`, or name the model "
+        "to use with --name NAME (or CREDITSCORE_MODEL_NAME); without either, commands use "
+        "the `name` of ./creditscore.yaml (or of --config FILE)"
+    )
 
 
 def _unavailable(uri: str, exc: BaseException) -> RegistryUnavailableError:

@@ -18,7 +18,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,19 @@ SMALL_BATCH = 64
 #: Reason codes on a decision (lenders give the main reasons; four is customary).
 MAX_REASONS = 4
 _INF = math.inf
+OutOfRange = Literal["warn", "refuse"]
+
+
+@dataclass(frozen=True)
+class InputWarning:
+    """Something about an application that did not stop its scoring but should be seen:
+    ``out_of_range``, a number outside the range seen in training (the model extrapolates
+    flat there). The value is left out for a protected attribute."""
+
+    field: str
+    code: str
+    message: str
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Decision:
     request_id: str
     reasons: list[ReasonCode] = field(default_factory=list)
     application_id: str | None = None
+    warnings: list[InputWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,18 +92,34 @@ class Scorer:
         *,
         compile: bool = True,
         reasons: bool = True,
+        out_of_range: OutOfRange | None = None,
     ) -> None:
         self.bundle = bundle
         self.model_version = str(model_version)
         self.policy = bundle.policy
         self._fields = bundle.schema.fields
         self._names = bundle.schema.names
+        meta = getattr(bundle, "metadata", None) or {}
+        scoring = meta.get("scoring") or {}
+        #: "warn": score a number outside the training range and say so in
+        #: ``Decision.warnings``; "refuse": a ScoringInputError naming the field.
+        self.out_of_range: OutOfRange = out_of_range or scoring.get("out_of_range", "warn")
+        if self.out_of_range not in ("warn", "refuse"):
+            raise ValueError(f"out_of_range must be 'warn' or 'refuse', got {self.out_of_range!r}")
+        private = set(map(str, meta.get("sensitive") or ()))
+        # (position, spec, lowest, highest, show the value?) of every number with a range
+        self._ranges = tuple(
+            (i, f, float(f.minimum), float(f.maximum), f.name not in private)
+            for i, f in enumerate(self._fields)
+            if f.kind == "numeric" and f.minimum is not None and f.maximum is not None
+        )
         self._levels = {
             f.name: {canonical_key(c): c for c in (f.categories or [])}
             for f in self._fields
             if f.kind == "categorical"
         }
-        # (spec, numeric?, exact spelling -> validated value) per field, in schema order
+        # (spec, numeric?, exact spelling -> validated value, lowest, highest seen) per field,
+        # in schema order
         self._plan = tuple(
             (
                 f,
@@ -97,6 +127,8 @@ class Scorer:
                 {}
                 if f.kind == "numeric"
                 else {c: self._levels[f.name][canonical_key(c)] for c in (f.categories or [])},
+                -_INF if f.minimum is None else float(f.minimum),
+                _INF if f.maximum is None else float(f.maximum),
             )
             for f in self._fields
         )
@@ -131,6 +163,8 @@ class Scorer:
                     field=spec.name,
                 )
             return value
+        if isinstance(value, str) and spec.is_special(value):  # e.g. 'n/a': missing
+            return None if spec.kind == "categorical" else math.nan
         if spec.kind == "numeric":
             if isinstance(value, bool) or not isinstance(value, int | float | np.number | str):
                 raise ScoringInputError(
@@ -161,9 +195,15 @@ class Scorer:
 
     def _values(self, application: Mapping[str, Any]) -> list[Any]:
         """``validate`` as a list in schema order; the common cases skip the general checks."""
+        return self._checked_values(application)[0]
+
+    def _checked_values(self, application: Mapping[str, Any]) -> tuple[list[Any], bool]:
+        """(``_values``, whether a number may be outside its training range: then
+        :meth:`_range_warnings` looks closer)."""
         out: list[Any] = []
         append = out.append
-        for spec, numeric, exact in self._plan:
+        outside = False
+        for spec, numeric, exact, lo, hi in self._plan:
             name = spec.name
             if name not in application:
                 raise ScoringInputError(f"field {name!r} is missing", field=name)
@@ -172,16 +212,48 @@ class Scorer:
             if numeric:
                 if kind is float and value - value == 0.0:  # finite (NaN and inf fail)
                     append(value)
+                    if not lo <= value <= hi:
+                        outside = True
                     continue
                 if kind is int and -(2**53) <= value <= 2**53:
                     append(float(value))
+                    if not lo <= value <= hi:
+                        outside = True
                     continue
+                outside = True  # the general path: let the range check look
             elif kind is str:
                 hit = exact.get(value)
                 if hit is not None:
                     append(hit)
                     continue
             append(self._check_value(spec, value))
+        return out, outside
+
+    def _range_warnings(self, values: list[Any]) -> list[InputWarning]:
+        """Numbers outside the range seen in training (special codes and missing are not):
+        warnings, or a ScoringInputError when this scorer refuses them."""
+        out: list[InputWarning] = []
+        for i, spec, lo, hi, shown in self._ranges:
+            v = values[i]
+            if lo <= v <= hi or v != v or spec.is_special(v):
+                continue
+            seen = f"seen in training: {lo:g} to {hi:g}"
+            what = f"{v:g}" if shown else "the value (a protected attribute)"
+            if self.out_of_range == "refuse":
+                raise ScoringInputError(
+                    f"field {spec.name!r}: {what} is outside the range {seen}; this model "
+                    "refuses such values (scoring.out_of_range: refuse in the project config)",
+                    field=spec.name,
+                )
+            out.append(
+                InputWarning(
+                    spec.name,
+                    "out_of_range",
+                    f"{spec.name}: {what} is outside the range {seen}; scored as the nearest "
+                    "value the model knows",
+                    float(v) if shown else None,
+                )
+            )
         return out
 
     def validate(self, application: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,7 +274,11 @@ class Scorer:
         return float(self.bundle.predict_proba(row)[0])
 
     def _decision(
-        self, p: float, application_id: Any = None, reasons: list[ReasonCode] | None = None
+        self,
+        p: float,
+        application_id: Any = None,
+        reasons: list[ReasonCode] | None = None,
+        warnings: list[InputWarning] | None = None,
     ) -> Decision:
         policy = self.policy
         return Decision(
@@ -216,6 +292,7 @@ class Scorer:
             request_id=uuid.uuid4().hex,
             reasons=reasons or [],
             application_id=None if application_id is None else str(application_id),
+            warnings=warnings or [],
         )
 
     def _wants_reasons(self, p: float, explain: bool | None) -> bool:
@@ -226,19 +303,22 @@ class Scorer:
     def decide(self, application: Mapping[str, Any], *, explain: bool | None = None) -> Decision:
         """One decision. ``explain``: None gives reason codes to declines and referrals,
         True to every decision, False to none."""
-        values = self._values(application)
+        values, outside = self._checked_values(application)
+        warnings = self._range_warnings(values) if outside else []
         p = self._probability(values)
         reasons = None
         if self.explainer is not None and self._wants_reasons(p, explain):
             reasons = self.explainer.reasons_for_values(values, MAX_REASONS)
-        return self._decision(p, application.get("application_id"), reasons)
+        return self._decision(p, application.get("application_id"), reasons, warnings)
 
     def decide_many(
         self, applications: Sequence[Mapping[str, Any]], *, explain: bool | None = None
     ) -> list[Decision]:
         """Decisions for many applications; the same numbers and reason codes as
         ``decide`` on each one alone."""
-        rows = [self._values(a) for a in applications]
+        checked = [self._checked_values(a) for a in applications]
+        rows = [values for values, _ in checked]
+        warnings = [self._range_warnings(v) if outside else [] for v, outside in checked]
         if self._compiled is not None and len(rows) <= SMALL_BATCH:
             proba = [self._compiled.predict_one(r) for r in rows]
         else:
@@ -253,7 +333,7 @@ class Scorer:
                 frame = pd.DataFrame([rows[i] for i in wanted], columns=self._names)
                 reasons = dict(zip(wanted, explainer.reasons_many(frame, MAX_REASONS), strict=True))
         return [
-            self._decision(float(p), a.get("application_id"), reasons.get(i))
+            self._decision(float(p), a.get("application_id"), reasons.get(i), warnings[i])
             for i, (p, a) in enumerate(zip(proba, applications, strict=True))
         ]
 

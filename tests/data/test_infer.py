@@ -10,16 +10,16 @@ import pytest
 import yaml
 
 from creditscore.config import ProjectConfig
-from creditscore.data.infer import (
+from creditscore.data.ingest import read_table, validate
+from creditscore.datasets import GERMAN_CSV
+from creditscore.exceptions import ConfigError, DataError
+from creditscore.init import (
     infer_config,
     init_project,
     render_yaml,
     sensitive_by_name,
     tokens,
 )
-from creditscore.data.ingest import read_table, validate
-from creditscore.datasets import GERMAN_CSV
-from creditscore.exceptions import ConfigError, DataError
 
 from .conftest import TAIWAN_TARGET, awkward_frame
 
@@ -42,15 +42,15 @@ def test_tokens_split_snake_camel_and_digits() -> None:
         ("AGE", "age"),
         ("age_in_years", "age"),
         ("personal_status_and_sex", "sex"),
-        ("foreign_worker", "nationality"),
+        ("foreign_worker", "national origin"),
         ("gender", "sex"),
-        ("dob", "age (date of birth)"),
-        ("DateOfBirth", "age (date of birth)"),
+        ("dob", "age"),
+        ("DateOfBirth", "age"),
         ("applicantAge", "age"),
         ("marital_status", "marital status"),
         ("Race", "race"),
         ("ethnicity", "ethnicity"),
-        ("citizenship", "nationality"),
+        ("citizenship", "national origin"),
         ("religion", "religion"),
     ],
 )
@@ -155,7 +155,7 @@ def test_roles_on_an_awkward_table() -> None:
         "notes": "all_missing",
         "collections_flag": "leakage",
         "outcome_text": "leakage",
-        "noise_code": "categorical",
+        "noise_code": "high_cardinality",
         "status": "target",
     }
     assert inf.id_column == "app_id"
@@ -177,8 +177,10 @@ def test_roles_on_an_awkward_table() -> None:
         "notes",
         "collections_flag",
         "outcome_text",
+        "noise_code",
     ]
-    assert inf.features == ["income", "duration", "housing", "noise_code"]
+    assert "248 categories (62 % of the values distinct): too many" in reason["noise_code"]
+    assert inf.features == ["income", "duration", "housing"]
     assert inf.sensitive == []
 
 
@@ -243,16 +245,23 @@ def test_small_unique_integer_column_is_a_feature_not_an_id() -> None:
     assert inf.id_column is None  # not unique: excluded, but not used as the id
 
 
-def test_numeric_looking_text_is_forced_categorical() -> None:
+def test_numeric_with_a_few_text_tokens_stays_numeric_with_special_codes() -> None:
     df = awkward_frame()
     income = df["income"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}").astype(object)
     income.iloc[[16, 30]] = "n/a"
+    income.iloc[[40]] = " Unknown"
     df["income"] = income
     inf = infer_config(df, "status")
-    assert inf.categorical_overrides == ["income"]
-    assert "2 values are not, e.g. 'n/a' (row 17)" in inf.decision("income").reason
+    d = inf.decision("income")
+    assert d.role == "numeric"
+    assert "3 values (0.8 %) are text: 'n/a', 'Unknown' -> special codes (missing)" in d.reason
+    assert inf.special_codes["income"].codes == ("n/a", "Unknown")
     cfg = ProjectConfig.from_dict(yaml.safe_load(render_yaml(inf)))
-    assert cfg.data.categorical == ["income"]
+    assert "income" in cfg.data.numeric
+    assert cfg.data.special_codes == {"income": ["n/a", "Unknown"]}
+    ds = validate(df, cfg)
+    assert "income" in ds.numeric
+    assert int(ds.X["income"].isna().sum()) == int(df["income"].isin(["", "n/a", " Unknown"]).sum())
 
 
 # ---------------------------------------------------------------------------- YAML
@@ -273,7 +282,7 @@ def test_render_yaml_round_trips_and_comments_every_exclusion(tmp_path: Path) ->
     for key in ("name:", "data:", "sensitive:", "candidates:", "budget:", "costs:", "policy:"):
         assert any(line.startswith(key) for line in text.splitlines()), key
     assert "reasons: {}" in text
-    assert "delete its line" in text
+    assert "delete a line to make" in text
     lines = text.splitlines()
     for col in inf.excluded:
         (line,) = [ln for ln in lines if ln.startswith(f"    - {col} ")]
@@ -282,7 +291,9 @@ def test_render_yaml_round_trips_and_comments_every_exclusion(tmp_path: Path) ->
         ln.startswith("    - app_id ") and "# id-like: unique for every row" in ln for ln in lines
     )
     ds = validate(awkward_frame(), cfg)
-    assert ds.features == ["income", "duration", "housing", "noise_code"]
+    assert ds.features == ["income", "duration", "housing"]
+    assert cfg.data.numeric == ["income", "duration"]  # every input typed
+    assert cfg.data.categorical == ["housing"]
 
 
 def test_render_yaml_quotes_awkward_names_and_labels() -> None:
@@ -321,7 +332,7 @@ def test_init_on_german(tmp_path: Path) -> None:
     cfg = ProjectConfig.from_yaml(out)
     assert cfg.data.path == "data/german.csv"
     assert cfg.name == "german"
-    assert "  - personal_status_and_sex     # protected: sex (by name)" in out.read_text()
+    assert "  - personal_status_and_sex     # protected: sex (by name: 'sex')" in out.read_text()
     ds = validate(read_table(cfg.data_path), cfg)  # type: ignore[arg-type]
     assert len(ds.features) == 17
     assert ds.n_bads == 300
@@ -351,7 +362,7 @@ def test_init_on_parquet_with_awkward_columns(tmp_path: Path) -> None:
     assert set(cfg.data.exclude) == set(inf.excluded)
     ds = validate(read_table(data), cfg)
     assert ds.dates is not None
-    assert ds.features == ["income", "duration", "housing", "noise_code"]
+    assert ds.features == ["income", "duration", "housing"]
 
 
 def test_init_writes_nothing_train_would_reject(tmp_path: Path) -> None:

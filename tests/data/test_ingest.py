@@ -193,11 +193,58 @@ def test_explicit_features_and_overrides() -> None:
     assert ds.X["region"].tolist()[:4] == [0, 1, 2, 3]  # raw values kept
 
 
-def test_special_codes_are_left_raw() -> None:
+def test_special_codes_become_missing_in_the_validated_frame() -> None:
     df = small_frame()
     df.loc[0, "income"] = -999
     ds = validate(df, cfg_small(special_codes={"income": [-999]}))
-    assert ds.X.loc[0, "income"] == -999
+    assert np.isnan(ds.X.loc[0, "income"])  # so no range or mean ever shows -999
+    assert ds.X["income"].min() >= 0
+
+
+def test_text_codes_keep_a_numeric_column_numeric() -> None:
+    df = small_frame()
+    df["income"] = df["income"].astype(object)
+    df.loc[[0, 5], "income"] = ["n/a", " Unknown "]
+    ds = validate(df, cfg_small(numeric=["income"], special_codes={"income": ["n/a", "unknown"]}))
+    assert "income" in ds.numeric
+    assert ds.X["income"].isna().sum() == 2
+    with pytest.raises(DataError, match=r"data.special_codes.income"):
+        validate(df, cfg_small(numeric=["income"]))
+
+
+def test_an_all_text_numeric_column_is_an_error_naming_it() -> None:
+    df = small_frame()
+    df["income"] = "high"
+    with pytest.raises(DataError) as err:
+        validate(df, cfg_small(numeric=["income"]))
+    message = str(err.value)
+    assert "'income' is listed under data.numeric but has 60 non-numeric values (all" in message
+    assert "e.g. 'high' (row 1)" in message
+
+
+def test_high_cardinality_categorical_is_refused_with_what_to_do() -> None:
+    df = small_frame()
+    df["customer_ref"] = [f"R{i:04d}" for i in range(60)]
+    with pytest.raises(DataError, match=r"'customer_ref' is categorical with 60 levels.*exclude"):
+        validate(df, cfg_small())
+    df["customer_ref"] = [str(1000 + i) for i in range(58)] + ["n/a", "n/a"]
+    with pytest.raises(DataError, match=r"data.special_codes"):
+        validate(df, cfg_small(categorical=["customer_ref"]))
+
+
+def test_semicolon_csv_is_read_by_its_delimiter(tmp_path: Path) -> None:
+    df = small_frame()
+    path = tmp_path / "semi.csv"
+    df.to_csv(path, sep=";", index=False)
+    back = read_table(path)
+    assert list(back.columns) == list(df.columns)
+    for sep in ("\t", "|"):
+        path = tmp_path / "other.csv"
+        df.to_csv(path, sep=sep, index=False)
+        assert list(read_table(path).columns) == list(df.columns)
+    path = tmp_path / "commas.csv"
+    pd.DataFrame({"a;b": [1, 2], "c": ["x;y", "z"]}).to_csv(path, index=False)
+    assert list(read_table(path).columns) == ["a;b", "c"]  # commas win: same width on every line
 
 
 def test_excluded_absent_columns_are_fine() -> None:
@@ -208,7 +255,7 @@ def test_excluded_absent_columns_are_fine() -> None:
 def test_bool_is_categorical_and_sensitive_can_be_allowed() -> None:
     df = small_frame()
     df["owns_car"] = np.arange(60) % 3 == 0
-    ds = validate(df, cfg_small(allow_sensitive_as_features=["sex"]))
+    ds = validate(df, cfg_small(allow_sensitive_as_features={"sex": "tested"}))
     assert "owns_car" in ds.categorical
     assert "sex" in ds.categorical
     assert "sex" in ds.sensitive.columns
@@ -267,12 +314,15 @@ def test_non_numeric_values_in_numeric_looking_column() -> None:
     with pytest.raises(DataError) as exc:
         validate(df, cfg_small())
     assert (
-        "column 'income' has 12 non-numeric values, e.g. 'n/a' (row 17); fix them or list "
-        "the column under data.categorical" in problems(exc)
+        "column 'income' has 12 non-numeric values, e.g. 'n/a' (row 17); list them under "
+        "data.special_codes.income if they mean 'missing'" in problems(exc)
     )
-    # the way out the message names works
-    ds = validate(df, cfg_small(categorical=["income"]))
-    assert "income" in ds.categorical
+    # the way out the message names works; as a categorical it would have 188 levels
+    ds = validate(df, cfg_small(numeric=["income"], special_codes={"income": ["n/a"]}))
+    assert "income" in ds.numeric
+    assert int(ds.X["income"].isna().sum()) == 12
+    with pytest.raises(DataError, match="'income' is categorical with 188 levels"):
+        validate(df, cfg_small(categorical=["income"]))
 
 
 def test_non_numeric_values_in_forced_numeric_column() -> None:
@@ -283,8 +333,8 @@ def test_non_numeric_values_in_forced_numeric_column() -> None:
     text = problems(exc)
     first = df["housing"].iloc[0]
     assert (
-        f"column 'housing' is listed under data.numeric but has 60 non-numeric values, "
-        f"e.g. {first!r} (row 1)" in text
+        f"column 'housing' is listed under data.numeric but has 60 non-numeric values "
+        f"(all of them), e.g. {first!r} (row 1)" in text
     )
 
 

@@ -148,6 +148,8 @@ def test_decisions_carry_reason_codes_for_declines_and_referrals(
 
 
 def test_training_explains_the_champion_and_checks_fairness(trained) -> None:  # type: ignore[no-untyped-def]
+    from creditscore.reporting.fairness import verdict_lines
+
     ex = trained.extras["explanations"]
     assert ex["importance"][0]["mean_abs_contribution"] > 0
     assert {"shap_beeswarm", "partial_dependence"} <= set(ex["plots"])
@@ -159,9 +161,7 @@ def test_training_explains_the_champion_and_checks_fairness(trained) -> None:  #
     ]
     assert fair["gate"]["mode"] == "warn"
     assert fair["passed"] is True  # warn never blocks
-    assert "Fairness gate (warn)" in fair["markdown"]
-    for path in fair["plots"].values():
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert verdict_lines(fair["gate"])[0].text.startswith("Fairness gate (warn)")
     meta = trained.bundle.metadata
     assert meta["fairness"]["groups"][0]["name"] == "sex"
     assert "credit_amount" in meta["actionable"]
@@ -211,6 +211,7 @@ def test_scorer_reports_a_missing_field(trained, german: pd.DataFrame) -> None: 
 def test_a_blocking_fairness_gate_fails_on_a_violation(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
+    from creditscore.reporting.fairness import verdict_lines
     from creditscore.training.assess import explain_and_check_fairness
 
     cfg = trained.config.model_copy(deep=True)
@@ -223,7 +224,7 @@ def test_a_blocking_fairness_gate_fails_on_a_violation(trained, tmp_path: Path) 
     assert gate["mode"] == "block"
     assert gate["violations"] >= 1  # no two groups are approved at exactly the same rate
     assert result.extras["fairness"]["passed"] is False
-    assert "cannot be promoted" in result.extras["fairness"]["markdown"]
+    assert "cannot be promoted" in verdict_lines(gate)[0].text
 
 
 # --------------------------------------------------------------------------- derived features

@@ -73,7 +73,7 @@ def test_a_derived_feature_over_a_protected_attribute_is_refused_unless_allowed(
         _config({"age_sq": "age_in_years * age_in_years"})
     cfg = _config(
         {"age_sq": "age_in_years * age_in_years"},
-        allow_sensitive_as_features=["age_in_years"],
+        allow_sensitive_as_features={"age_in_years": "tested"},
     )
     assert cfg.features.derived == {"age_sq": "age_in_years * age_in_years"}
 
@@ -264,7 +264,7 @@ def test_init_proposals_from_credit_column_names() -> None:
 
 
 def test_init_writes_the_proposals_commented_out(tmp_path: Path) -> None:
-    from creditscore.data.infer import infer_config, render_yaml
+    from creditscore.init import infer_config, render_yaml
 
     rng = np.random.default_rng(0)
     n = 300

@@ -29,12 +29,12 @@ from creditscore.bundle import ModelBundle
 from creditscore.compiled import NotCompilableError, compile_model, logit, verify
 from creditscore.compiled import trees as compiled_trees
 from creditscore.config import ProjectConfig, german_config
-from creditscore.data.infer import infer_config, render_yaml
 from creditscore.data.ingest import load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import split_indices
 from creditscore.exceptions import ScoringInputError
+from creditscore.init import infer_config, render_yaml
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.policy import DecisionPolicy
 from creditscore.reasons import BASE_VALUE

@@ -49,7 +49,20 @@ def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
             "strictly increase",
         ),
         ({**BASE, "policy": {"risk_bands": [{"name": "A", "max_pd": 0.5}]}}, "end at max_pd 1.0"),
-        ({**BASE, "allow_sensitive_as_features": ["age"]}, "non-sensitive columns: ['age']"),
+        (
+            {**BASE, "allow_sensitive_as_features": {"age": "why"}},
+            "non-sensitive columns: ['age']",
+        ),
+        (
+            {**BASE, "sensitive": ["age"], "allow_sensitive_as_features": ["age"]},
+            "give the reason for each column",
+        ),
+        (
+            {**BASE, "sensitive": ["age"], "allow_sensitive_as_features": {"age": " "}},
+            "no reason given for",
+        ),
+        ({**BASE, "actionable": ["a"], "immutable": ["a"]}, "both actionable and immutable"),
+        ({**BASE, "scoring": {"out_of_range": "clip"}}, "scoring.out_of_range"),
         (
             {"data": {**BASE["data"], "numeric": ["a"], "categorical": ["a"]}},
             "both categorical and numeric",
@@ -106,7 +119,7 @@ def test_sensitive_columns_are_blocked_unless_allowed(tmp_path: Path) -> None:
     raw = {
         "data": {"target": "y", "positive": 1, "id_column": "id", "exclude": ["x"]},
         "sensitive": ["sex", "age"],
-        "allow_sensitive_as_features": ["age"],
+        "allow_sensitive_as_features": {"age": "the product is a pension top-up loan"},
     }
     cfg = ProjectConfig.from_yaml(write(tmp_path, raw))
     assert cfg.blocked_inputs == {"y", "id", "x", "sex"}

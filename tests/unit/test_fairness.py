@@ -16,19 +16,20 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import roc_auc_score
 
+from creditscore.evaluation.metrics import weighted_auc
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness import (
     GroupSpec,
-    _weighted_auc,
     default_groups,
     evaluate_gate,
     fairness_from_predictions,
     fairness_report,
     fairness_report_for,
-    fairness_section,
     german_groups,
     group_labels,
 )
+from creditscore.reporting import html, markdown
+from creditscore.reporting.fairness import fairness_page, fairness_plots
 
 
 def tiny() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -117,7 +118,7 @@ def test_bootstrap_auc_matches_weighted_sklearn() -> None:
     y = rng.integers(0, 2, 60)
     p = np.round(rng.random(60), 1)  # ties on purpose
     W = rng.multinomial(60, np.full(60, 1 / 60), size=5).astype(float)
-    got = _weighted_auc(W, y, p)
+    got = weighted_auc(W, y, p)
     for b in range(5):
         assert got[b] == pytest.approx(roc_auc_score(y, p, sample_weight=W[b]))
 
@@ -226,13 +227,16 @@ def test_german_report_and_model_card_section(trained, german: pd.DataFrame, tmp
     approved = trained.bundle.predict_proba(test) < trained.bundle.policy.threshold
     assert sum(s.approval_rate * s.n for s in sex.groups) == pytest.approx(approved.sum())
     before = plt.get_fignums()
-    section = fairness_section(rep, tmp_path)
+    plots = fairness_plots(rep, tmp_path)
     assert plt.get_fignums() == before
-    assert set(section["plots"]) == {"fairness_approval", "fairness_tpr_fpr"}
-    assert all(p.is_file() for p in section["plots"].values())
-    assert section["html"].count("<img") == 2
-    assert "<table>" in section["html"]
-    assert "#### sex (`personal_status_and_sex`)" in section["markdown"]
+    assert len(plots) == 4  # one figure per attribute
+    assert all((tmp_path / f"{n}.png").is_file() for n in plots)
+    page = fairness_page(rep, None, plots, "Fairness")
+    text = html.render(page)
+    assert text.count("<img") == 4
+    assert "<table" in text
+    assert "Groups: pattern" in text  # how the groups were made is shown
+    assert "sex (personal_status_and_sex)" in markdown.render(page, tmp_path / "images")
     d = rep.to_dict()
     assert all(
         v is None or math.isfinite(v)
@@ -246,3 +250,96 @@ def test_german_report_and_model_card_section(trained, german: pd.DataFrame, tmp
         fairness_report(
             trained.bundle, test.drop(columns=["creditability"]), groups=german_groups()
         )
+
+
+# ------------------------------------------------------------------------------ groups
+def test_a_date_of_birth_is_an_age_at_the_application_date() -> None:
+    from creditscore.explain.fairness import read_groups
+
+    frame = pd.DataFrame(
+        {
+            "date_of_birth": ["2000-06-01", "1990-01-15", "1980-03-03", "1950-12-24", None],
+            "applied": ["2024-05-31", "2024-05-31", "2016-01-01", "2024-05-31", "2024-05-31"],
+        }
+    )
+    spec = GroupSpec("age", "date_of_birth", (25, 35, 50), birth="date", age_at="applied")
+    got = read_groups(frame, spec)
+    assert list(got.labels) == ["<25", "25-34", "35-49", "50+", "missing"]
+    assert got.how.startswith("date of birth -> age at the application date (applied)")
+    # without an application date, at the training date
+    spec = GroupSpec(
+        "age", "date_of_birth", (25, 35, 50), birth="date", reference_date="2026-01-01"
+    )
+    assert list(read_groups(frame, spec).labels)[:2] == ["25-34", "35-49"]
+    years = pd.DataFrame({"yob": [1999, 1960]})
+    spec = GroupSpec("age", "yob", (25, 35, 50), birth="year", reference_date="2024-01-01")
+    assert list(read_groups(years, spec).labels) == ["25-34", "50+"]
+
+
+def test_flags_are_two_named_groups_and_families_one_attribute() -> None:
+    from creditscore.explain.fairness import read_groups
+
+    frame = pd.DataFrame(
+        {
+            "is_female": [1, 0, 1, 0, None],
+            "age_over_62": ["Y", "N", "N", "N", "Y"],
+            "black": [1, 0, 0, 0, 0],
+            "white": [0, 1, 0, 1, 0],
+            "asian": [0, 0, 0, 1, 0],
+        }
+    )
+    specs = {s.name: s for s in default_groups(list(frame.columns), frame)}
+    assert set(specs) == {"is_female", "age_over_62", "race"}
+    assert specs["age_over_62"].bands is None  # an age flag is never banded
+    assert list(read_groups(frame, specs["is_female"]).labels) == [
+        "female",
+        "not female",
+        "female",
+        "not female",
+        "missing",
+    ]
+    assert list(read_groups(frame, specs["age_over_62"]).labels)[:2] == [
+        "age over 62",
+        "not age over 62",
+    ]
+    race = read_groups(frame, specs["race"])
+    assert list(race.labels) == ["black", "white", "none of these", "several", "none of these"]
+    assert race.how.startswith("one 0/1 column per group")
+
+
+def test_labels_are_normalised_and_the_merge_is_shown() -> None:
+    from creditscore.explain.fairness import read_groups
+
+    frame = pd.DataFrame(
+        {
+            "gender": ["F", "f", "Female", "male", "M", " MALE", None],
+            "marital": ["Married", "MARRIED", "married ", "single", "Single", "x", "x"],
+        }
+    )
+    sex = read_groups(frame, GroupSpec("sex", "gender"))
+    assert list(sex.labels) == ["female"] * 3 + ["male"] * 3 + ["missing"]
+    assert any("'F'" in n and "-> 'female'" in n for n in sex.normalised)
+    marital = read_groups(frame, GroupSpec("marital", "marital"))
+    assert list(marital.labels)[:5] == ["Married", "Married", "Married", "single", "single"]
+    assert marital.normalised
+
+
+def test_high_cardinality_groups_are_refused_with_how_to_band(
+    trained, german: pd.DataFrame
+) -> None:  # type: ignore[no-untyped-def]
+    from creditscore.explain.fairness import TooManyGroupsError, read_groups
+
+    frame = german.iloc[trained.splits.test].reset_index(drop=True)
+    frame["birthday_text"] = [f"c{i}" for i in range(len(frame))]
+    with pytest.raises(TooManyGroupsError, match=r"distinct values.*bands: \[25, 35, 50\]"):
+        read_groups(frame, GroupSpec("birthday_text", "birthday_text"))
+    # an inferred attribute that cannot be grouped is reported as not assessed, not fatal
+    specs = default_groups(["birthday_text", "foreign_worker"], frame)
+    rep = fairness_report(trained.bundle, frame, groups=specs, n_boot=20)
+    assert [a.name for a in rep.attributes] == ["foreign_worker"]
+    assert rep.skipped[0].name == "birthday_text"
+    assert "Band it in the config" in rep.skipped[0].reason
+    assert any("not assessed" in n for n in evaluate_gate(rep).notes)
+    # a configured one stops the report
+    with pytest.raises(TooManyGroupsError):
+        fairness_report(trained.bundle, frame, groups=[GroupSpec("b", "birthday_text")], n_boot=20)

@@ -53,8 +53,8 @@ def test_every_section_is_present_in_order(plain: dict[str, Path]) -> None:
     assert h2 == titles
     assert re.findall(r"^## (.*)$", md, flags=re.MULTILINE) == titles
     # Fairness and explanations were not computed for this training, and the card says so.
-    assert html.count("Not computed") == 2
-    assert md.count("Not computed") == 2
+    assert html.count("Not computed") == 3  # fairness, possible proxies, explanations
+    assert md.count("Not computed") == 3
     assert "not yet registered" in html
 
 
@@ -131,7 +131,7 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
     assert "Approval-rate gap" in md
     interactions = context.get("interactions") is not None
     assert len(_images(html)) == len(PLOT_NAMES) + 2 + interactions  # plus the fairness plot
-    assert html.count("Not computed") == 1  # explanations only
+    assert html.count("Not computed") == 2  # explanations and proxies (not in this context)
     assert "Model card: german-credit version 4" in html
     assert "better AUC on the same rows" in html
     assert "alice" in html
@@ -167,10 +167,12 @@ def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: P
     paths = model_card.build_model_card(trained, tmp_path)
     html = paths["html"].read_text()
     extra = [n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]]
-    assert {"shap_beeswarm", "fairness_approval"} <= set(extra)
-    # + the importance plot (and the interactions of a tree champion)
+    assert "shap_beeswarm" in extra
+    attributes = trained.extras["fairness"]["report"]["attributes"]
+    # + the importance plot, one fairness figure per attribute (drawn by the card) and the
+    # interactions of a tree champion
     interactions = "interactions" in trained.plots
-    assert len(_images(html)) == len(PLOT_NAMES) + 1 + len(extra) + interactions
+    assert len(_images(html)) == len(PLOT_NAMES) + 1 + len(extra) + len(attributes) + interactions
     md = paths["markdown"].read_text()
     assert "Fairness gate (warn)" in md
     assert "<25" in md

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from creditscore.cli.app import console
+from creditscore.cli.app import console, err_console
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -19,24 +19,54 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+#: The project file every command looks for in the current folder.
+PROJECT_FILE = "creditscore.yaml"
+
 NameOption = Annotated[
     str | None,
-    typer.Option("--name", "-n", help="registered model name (default: from --config or German)"),
+    typer.Option(
+        "--name",
+        "-n",
+        help="registered model name (default: CREDITSCORE_MODEL_NAME, else the `name` in the "
+        "project's creditscore.yaml, else the German demo's)",
+    ),
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="project YAML whose `name` to use")
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="project YAML (default: ./creditscore.yaml when it exists, else the bundled "
+        "German demo)",
+    ),
 ]
+
+_announced: set[Path] = set()
+
+
+def discover_config(config: Path | None) -> Path | None:
+    """The project file a command reads: ``--config``, else ``./creditscore.yaml`` when it
+    exists (said once, in one line on stderr), else None (the bundled German demo)."""
+    if config is not None:
+        return config
+    here = Path.cwd() / PROJECT_FILE
+    if not here.is_file():
+        return None
+    if here not in _announced:
+        _announced.add(here)
+        err_console.print(f"[dim]Using ./{PROJECT_FILE} (pass --config to read another).[/dim]")
+    return here
 
 
 def model_name(name: str | None, config: Path | None) -> str:
-    from creditscore.config import ProjectConfig, german_config
+    """``--name``, else ``CREDITSCORE_MODEL_NAME``, else the project's ``name``."""
     from creditscore.settings import get_settings
 
     if name:
         return name
     if get_settings().model_name:
         return str(get_settings().model_name)
-    return (ProjectConfig.from_yaml(config) if config else german_config()).name
+    return str(project_config(config).name)
 
 
 ModelPathOption = Annotated[
@@ -60,9 +90,21 @@ def load_bundle(
 
 
 def project_config(config: Path | None) -> Any:
+    """The project configuration: ``--config``, ``./creditscore.yaml`` or the German demo's."""
     from creditscore.config import ProjectConfig, german_config
 
-    return ProjectConfig.from_yaml(config) if config else german_config()
+    path = discover_config(config)
+    if path is not None:
+        return ProjectConfig.from_yaml(path)
+    cfg = german_config()
+    cfg.base_dir = Path.cwd()
+    return cfg
+
+
+def print_path(label: str, path: Any, style: str = "bold") -> None:
+    """``label path`` on one line that rich never breaks inside the path (the terminal
+    wraps it, so it stays one path to copy)."""
+    console.print(f"{label} [{style}]{path}[/{style}]", soft_wrap=True)
 
 
 def read_application(source: str | None, row: int | None, config: Path | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from creditscore.cli.common import (
     fmt,
     load_bundle,
     print_decision,
+    print_path,
     project_config,
     read_application,
     value_text,
@@ -103,12 +104,13 @@ def whatif(
 ) -> None:
     """What would change the decision: the cheapest changes that would get it approved.
 
-    Only actionable features change (the config's `actionable` list; never protected or
-    immutable ones such as age); each option was re-scored by the model.
+    Only actionable features change (the config's `actionable` list; never protected
+    attributes, nor the `immutable` ones: the past, time-based facts, characteristics such
+    as age); each option was re-scored by the model. With none, it says why.
 
     Example: creditscore whatif --row 1
     """
-    from creditscore.explain.counterfactual import counterfactuals
+    from creditscore.explain.counterfactual import search_counterfactuals
     from creditscore.scorer import Scorer
 
     bundle, label = load_bundle(version, model, name, config)
@@ -116,26 +118,16 @@ def whatif(
     scorer = Scorer(bundle, model_version=label, reasons=False)
     decision = scorer.decide(values)
     print_decision(decision, label)
-    if decision.decision == "approve":
-        console.print("Already approved: nothing to change.")
-        return
-    found = counterfactuals(
-        scorer,
-        values,
-        actionable=(bundle.metadata or {}).get("actionable"),
-        max_changes=max_changes,
-        max_options=options,
-    )
-    if not found:
-        console.print(
-            "[yellow]No change of one or two actionable features within the training "
-            "range gets this application approved.[/yellow]"
-        )
+    found = search_counterfactuals(scorer, values, max_changes=max_changes, max_options=options)
+    if not found.options:
+        colour = "green" if found.decision == "approve" else "yellow"
+        console.print(f"[{colour}]{(found.why or 'no option found').capitalize()}.[/{colour}]")
         return
     table = Table(title="Changes that would get this application approved (cheapest first)")
-    for col in ("changes", "new PD", "score", "cost"):
-        table.add_column(col)
-    for o in found:
+    table.add_column("changes", overflow="fold", ratio=3)
+    for col in ("new PD", "score", "cost"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for o in found.options:
         changes = "; ".join(
             f"{c.feature}: {value_text(c.current)} -> {value_text(c.proposed)}" for c in o.changes
         )
@@ -176,15 +168,10 @@ def fairness(
     """
     import json
 
-    import pandas as pd
-
     from creditscore.exceptions import ConfigError
-    from creditscore.explain.fairness import (
-        configured_gate,
-        configured_groups,
-        fairness_report,
-        fairness_section,
-    )
+    from creditscore.explain.fairness import configured_gate, configured_groups, fairness_report
+    from creditscore.reporting import html, markdown
+    from creditscore.reporting.fairness import fairness_page, fairness_plots
 
     bundle, label = load_bundle(version, model, name, config)
     meta = bundle.metadata or {}
@@ -201,13 +188,21 @@ def fairness(
         cfg = project_config(config)
         ds = validate(load_raw(cfg), cfg)
         idx = split_indices(ds.y, cfg.split, ds.dates).test
-        frame = pd.concat([ds.X, ds.sensitive], axis=1).iloc[idx].reset_index(drop=True)
+        frame = ds.with_sensitive().iloc[idx].reset_index(drop=True)
+        if cfg.data.date_column and ds.dates is not None:
+            frame[cfg.data.date_column] = ds.dates.iloc[idx].reset_index(drop=True)
         frame[meta.get("target", cfg.data.target)] = ds.y[idx]
         meta = {**meta, "positive": 1}
         source = f"test split of {cfg.data_path or 'the bundled German data'} ({len(idx)} rows)"
         if meta.get("data_hash") and meta["data_hash"] != ds.data_hash:
             console.print("[yellow]The data differ from what this model was trained on.[/yellow]")
-    groups = configured_groups(settings, meta.get("sensitive", []), frame)
+    groups = configured_groups(
+        settings,
+        meta.get("sensitive", []),
+        frame,
+        date_column=meta.get("date_column"),
+        reference_date=str(meta.get("trained_at") or "")[:10] or None,
+    )
     pairs = []
     for item in intersect or []:
         parts = [p.strip() for p in item.split(",")]
@@ -226,9 +221,11 @@ def fairness(
     )
     console.print(f"Fairness of {bundle.name} {label} on {source}")
     for a in report.attributes:
-        table = Table(title=f"{a.name} ({a.column})")
-        for col in ("group", "n", "bad rate", "mean PD", "approval", "TPR", "FPR", "AUC"):
-            table.add_column(col)
+        title = a.name if a.column == a.name else f"{a.name} ({a.column})"
+        table = Table(title=title, caption=a.how or None)
+        table.add_column("group", overflow="fold")
+        for col in ("n", "bad rate", "mean PD", "approval", "TPR", "FPR", "AUC"):
+            table.add_column(col, justify="right", no_wrap=True)
         for g in a.groups:
             table.add_row(
                 g.group + (" (small)" if g.small else ""),
@@ -236,6 +233,8 @@ def fairness(
                 *(fmt(v) for v in (g.bad_rate, g.mean_pd, g.approval_rate, g.tpr, g.fpr, g.auc)),
             )
         console.print(table)
+        for merged in a.normalised:
+            console.print(f"  [dim]merged: {merged}[/dim]")
         if a.note:
             console.print(f"  [dim]{a.note}[/dim]")
         for key, d in a.metrics.items():
@@ -243,18 +242,21 @@ def fairness(
                 f"  {key.replace('_', ' ')}: {fmt(d.value)} [{fmt(d.ci[0])}, {fmt(d.ci[1])}]"
                 f" ({d.groups[0]} vs {d.groups[1]})"
             )
+    for skipped in report.skipped:
+        console.print(f"[yellow]{skipped.name}: not assessed:[/yellow] {skipped.reason}")
     gate = configured_gate(report, settings)
     for reason in gate.reasons:
         console.print(f"[yellow]gate ({gate.mode}):[/yellow] {reason}")
     if not gate.reasons:
         console.print(f"[green]gate ({gate.mode}): no violation[/green]")
-    section = fairness_section(report, out)
-    (out / "fairness.md").write_text(section["markdown"], encoding="utf-8")
-    (out / "fairness.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>Fairness</title>{section['html']}",
-        encoding="utf-8",
+    out.mkdir(parents=True, exist_ok=True)
+    page = fairness_page(
+        report, gate.to_dict(), fairness_plots(report, out), f"Fairness: {bundle.name} {label}"
     )
+    (out / "fairness.html").write_text(html.render(page), encoding="utf-8")
+    (out / "fairness.md").write_text(markdown.render(page, out / markdown.IMAGES), encoding="utf-8")
     (out / "fairness.json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
-    console.print(f"Report: {out / 'fairness.html'} (Markdown, JSON and plots beside it)")
+    print_path("Report:", out / "fairness.html")
+    console.print("(Markdown, JSON and plots beside it)")
     if not gate.passed:
         raise typer.Exit(1)

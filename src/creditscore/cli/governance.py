@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import ConfigOption, NameOption, fmt, model_name
+from creditscore.cli.common import ConfigOption, NameOption, fmt, model_name, print_path
 
 
 @app.command()
@@ -17,21 +17,34 @@ def models(name: NameOption = None, config: ConfigOption = None) -> None:
     """List the registered versions: aliases, key test metrics, gate, who promoted and why."""
     from creditscore import registry
 
-    table = Table(title=f"Versions of {model_name(name, config)}")
-    for col in ("version", "aliases", "created", "model", "test AUC", "Brier", "gate", "by", "why"):
-        table.add_column(col)
-    for r in reversed(registry.list_versions(model_name(name, config))):
-        table.add_row(
+    model = model_name(name, config)
+    narrow = console.width < 110
+    table = Table(title=f"Versions of {model}", expand=not narrow)
+    table.add_column("v", no_wrap=True, justify="right")
+    table.add_column("aliases", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("model", overflow="fold", min_width=6)
+    table.add_column("AUC", no_wrap=True, justify="right")
+    if not narrow:
+        table.add_column("Brier", no_wrap=True, justify="right")
+    table.add_column("gate", overflow="fold", min_width=4)
+    if not narrow:
+        table.add_column("by", overflow="fold")
+    table.add_column("why", overflow="fold", ratio=2, min_width=12)
+    for r in reversed(registry.list_versions(model)):
+        cells = [
             r.version,
             ", ".join(r.aliases) or "-",
-            f"{r.created:%Y-%m-%d %H:%M}",
+            f"{r.created:%Y-%m-%d}" if narrow else f"{r.created:%Y-%m-%d %H:%M}",
             r.candidate or "-",
-            fmt(r.test_auc, 4),
-            fmt(r.test_brier, 4),
+            fmt(r.test_auc, 3),
+            *([] if narrow else [fmt(r.test_brier, 4)]),
             r.gate or "-",
-            r.promoted_by or "-",
+            *([] if narrow else [r.promoted_by or "-"]),
             r.promotion_reason or r.gate_reason or "-",
-        )
+        ]
+        table.add_row(*cells)
+    table.caption = "AUC: test ROC-AUC" + ("; wider terminals show Brier and who" if narrow else "")
     console.print(table)
 
 
@@ -77,4 +90,5 @@ def report(
     from creditscore import registry
 
     paths = registry.render_model_card_for_version(model_name(name, config), version, out)
-    console.print(f"Model card: {paths['html']}  (Markdown: {paths['markdown']})")
+    print_path("Model card:", paths["html"])
+    print_path("Markdown:  ", paths["markdown"], "dim")

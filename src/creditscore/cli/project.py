@@ -32,18 +32,27 @@ def init(
 ) -> None:
     """Inspect a data file and write a commented creditscore.yaml.
 
-    Finds numeric and categorical columns; excludes id-like, constant and all-missing
-    columns and likely outcome leakage; lists protected attributes (sex, age, marital
-    status, race, ethnicity, nationality, religion) as sensitive so they are never model
-    inputs. Every exclusion is one line in the YAML that you can read and delete.
+    Every column gets a role and the reason, printed here and written beside it in the YAML:
+    ids, dates, constant, empty, unusable and high-cardinality columns and likely outcome
+    leakage are excluded; protected attributes (sex, race and ethnicity, age, marital and
+    family status, religion, national origin, public assistance, disability; named in
+    English, German, French or Spanish, as one 0/1 column per group, as a date of birth, or
+    found by their values) are sensitive: never inputs, reasons or counterfactual levers.
+    Every input gets its type; text codes in numbers ('n/a') and sentinels (-999) are
+    proposed as special codes; inputs that predict a protected attribute are flagged as
+    possible proxies; inputs are proposed as actionable or immutable for counterfactuals.
+    CSV delimiters (, ; tab |) are detected.
     """
-    from creditscore.data.infer import init_project
+    from creditscore.cli.common import print_path
+    from creditscore.init import init_project
 
-    inference = init_project(data, target, positive, output, force=force)
-    table = Table(title=f"Columns of {data.name}", show_lines=False)
-    table.add_column("column")
-    table.add_column("role")
-    table.add_column("why")
+    with console.status(f"Reading {data.name} and looking at every column ..."):
+        inference = init_project(data, target, positive, output, force=force)
+    table = Table(title=f"Columns of {data.name}", show_lines=False, expand=True)
+    longest = max((len(c) for c, _, _ in inference.rows()), default=6)
+    table.add_column("column", overflow="fold", min_width=min(longest, 24))
+    table.add_column("role", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
     styles = {
         "numeric": "green",
         "categorical": "green",
@@ -54,6 +63,14 @@ def init(
         style = styles.get(role, "yellow")
         table.add_row(column, f"[{style}]{role}[/{style}]", reason)
     console.print(table)
-    console.print(
-        f"Wrote [bold]{output}[/bold]. Review it, then run: creditscore train --config {output}"
-    )
+    strong = inference.proxies.strong if inference.proxies else []
+    if strong:
+        console.print(
+            f"[yellow]{len(strong)} possible proxy(ies) of protected attributes[/yellow] "
+            "(kept as inputs, flagged in the YAML and the model card): "
+            + "; ".join(f"{p.feature} -> {p.text()}" for p in strong)
+        )
+    print_path("Wrote", output)
+    here = output.resolve() == (Path.cwd() / "creditscore.yaml").resolve()
+    command = "creditscore train" if here else f"creditscore train --config {output}"
+    console.print(f"Review it, then run: {command}", soft_wrap=True)

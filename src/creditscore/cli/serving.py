@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from creditscore.cli.app import app
+from creditscore.cli.common import ConfigOption, NameOption, model_name
 
 
 @app.command()
@@ -25,6 +26,8 @@ def serve(
         str | None,
         typer.Option("--alias", help="registry alias to serve (default: champion)"),
     ] = None,
+    name: NameOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the decision API (FastAPI on uvicorn), with an audit log of every decision.
 
@@ -37,10 +40,17 @@ def serve(
     without keys (never in production). Every decision is logged to CREDITSCORE_DATABASE_URL
     (default: SQLite in CREDITSCORE_HOME). The registry alias is re-read every
     CREDITSCORE_RELOAD_INTERVAL seconds and a moved alias is swapped in without dropping
-    requests.
+    requests. The registered model is --name, else CREDITSCORE_MODEL_NAME, else the `name`
+    of ./creditscore.yaml (or of --config), else the German demo's.
     """
+    import os
+
     from creditscore.serving.app import serve as run_service
 
+    if model is None:
+        # the registered model to serve: --name, else CREDITSCORE_MODEL_NAME, else the
+        # project's `name` (workers read it from the environment too)
+        os.environ["CREDITSCORE_MODEL_NAME"] = model_name(name, config)
     run_service(
         host=host,
         port=port,

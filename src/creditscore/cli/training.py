@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import fmt
+from creditscore.cli.common import fmt, print_path
 
 
 class _RichProgress:
@@ -113,10 +113,8 @@ def _print_training(result: Any) -> None:
         + ", ".join(f"{n} ≤ {c:.2f}" for n, c in pol.bands)
         + f"; score {pol.base_points:g} at odds {pol.base_odds:g}:1, {pol.pdo:g} points to double."
     )
-    console.print(f"Bundle: [bold]{result.bundle_path}[/bold]")
-    console.print(
-        f"Plots:  [bold]{result.bundle_path / 'plots'}[/bold] ({', '.join(sorted(result.plots))})"
-    )
+    print_path("Bundle:", result.bundle_path)
+    print_path("Plots: ", result.bundle_path / "plots")
     fairness = result.extras.get("fairness")
     if fairness:
         gate = fairness["gate"]
@@ -137,7 +135,8 @@ def train(
         typer.Option(
             "--config",
             "-c",
-            help="project YAML from `creditscore init` (default: bundled German data)",
+            help="project YAML from `creditscore init` (default: ./creditscore.yaml when "
+            "it exists, else the bundled German data)",
         ),
     ] = None,
     trials: Annotated[int | None, typer.Option(help="override budget.trials per candidate")] = None,
@@ -157,6 +156,8 @@ def train(
 ) -> None:
     """Train, tune and compare the candidates; calibrate the champion; set the policy.
 
+    Without --config: ./creditscore.yaml if present, else the bundled German data.
+
     Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, seconds),
     the champion's test metrics and decision policy, and where the bundle and plots are;
     each figure says which rows it comes from (``final_fit`` in the config: the shipped
@@ -165,12 +166,11 @@ def train(
     default ``sqlite:///mlflow.db`` here), registers a new version and makes it champion
     only if it is not worse than the current champion on the same test rows.
     """
-    from creditscore.config import ProjectConfig, german_config
+    from creditscore.cli.common import discover_config, project_config
     from creditscore.training.train import train as run_training
 
-    cfg = ProjectConfig.from_yaml(config) if config else german_config()
-    if config is None:
-        cfg.base_dir = Path.cwd()
+    config = discover_config(config)
+    cfg = project_config(config)
     if trials is not None or seconds is not None:
         budget = cfg.budget.model_copy(
             update={
@@ -208,7 +208,7 @@ def _track(result: Any) -> None:
     fairness = result.extras.get("fairness") or {}
     outcome = registry.register_and_gate(tracked, result, fairness_ok=fairness.get("passed"))
     console.print(("[green]" if outcome.promoted else "[yellow]") + outcome.message())
-    console.print(f"Model card: [bold]{outcome.card_paths.get('html', card['html'])}[/bold]")
+    print_path("Model card:", outcome.card_paths.get("html", card["html"]))
     console.print(
         f"MLflow run {tracked.run_id}: {tracked.run_url or tracking.ui_hint(tracked.tracking_uri)}"
     )

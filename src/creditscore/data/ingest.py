@@ -5,8 +5,12 @@ columns, wrong types, a target that is not good/bad, duplicated ids, ...) and ra
 :class:`DataError` listing them, each naming the column, a count and an example row, so a
 user fixes the file in one pass instead of one traceback at a time.
 
-Values are left raw here (``special_codes`` included): the model pipeline applies them, so
-that scoring and training share one code path.
+Every input's type holds: a column listed under ``data.numeric`` whose values are not
+numbers (nor its ``special_codes``) is an error naming the column, the count and an example
+row; so is a categorical input with more levels than a model can learn from. Special codes
+become missing values in the validated frame (so the schema's ranges, the profile and the
+model card never show a -999); the model pipeline maps them again when scoring raw
+applications, so training and scoring agree.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if name.endswith(_PARQUET_SUFFIXES):
             df = pd.read_parquet(p)
         elif name.endswith(_CSV_SUFFIXES):
-            df = pd.read_csv(p, low_memory=False)
+            df = pd.read_csv(p, sep=_sniff_delimiter(p), low_memory=False)
         elif name.endswith(_TSV_SUFFIXES):
             df = pd.read_csv(p, sep="\t", low_memory=False)
         elif name.endswith(_TXT_SUFFIXES):
@@ -109,17 +113,37 @@ def _kind(name: str) -> str:
     return "Parquet" if name.endswith(_PARQUET_SUFFIXES) else "CSV"
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
 def _sniff_delimiter(path: Path) -> str:
-    """``.txt`` files come comma-, semicolon-, tab- or pipe-separated."""
+    """CSV files come comma-, semicolon-, tab- or pipe-separated (a European spreadsheet
+    saves ``;``): the delimiter that splits the header and the first lines into the same
+    number of fields, most fields first; a comma when none does."""
+    name = path.name.lower()
+    if name.endswith((".zip", ".bz2", ".xz")):
+        return ","
     import gzip
 
-    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-        sample = fh.read(64 * 1024)
+    opener: Any = gzip.open if name.endswith(".gz") else open
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            sample = fh.read(64 * 1024)
+    except OSError:
         return ","
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if len(sample) == 64 * 1024 and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    best, best_fields = ",", 1
+    for sep in DELIMITERS:
+        try:
+            rows = list(csv.reader(lines, delimiter=sep))
+        except csv.Error:
+            continue
+        widths = {len(r) for r in rows}
+        if len(widths) == 1 and (n := widths.pop()) > best_fields:
+            best, best_fields = sep, n
+    return best
 
 
 # ---------------------------------------------------------------------------- streaming
@@ -481,6 +505,12 @@ class Dataset:
     def bad_rate(self) -> float:
         return float(self.y.mean()) if len(self.y) else float("nan")
 
+    def with_sensitive(self) -> pd.DataFrame:
+        """The inputs and the protected columns side by side (a sensitive column allowed as
+        an input appears once)."""
+        extra = [c for c in self.sensitive.columns if c not in self.X.columns]
+        return pd.concat([self.X, self.sensitive[extra]], axis=1)
+
 
 def summary(ds: Dataset) -> dict[str, Any]:
     """A few numbers for the CLI to print after loading."""
@@ -701,7 +731,10 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
     # ------------------------------------------------------------ missing columns
     def need(col: str | None, where: str) -> None:
         if col and col not in present:
-            problems.append(f"column {col!r} ({where}) is not in the data{_close(col, columns)}")
+            problems.append(
+                f"column {col!r} ({where}) is not in the data{_close(col, columns)}"
+                + delimiter_hint(columns)
+            )
 
     need(spec.target, "data.target")
     need(spec.id_column, "data.id_column")
@@ -775,10 +808,20 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
                 "add it to data.exclude or fill it"
             )
             continue
+        codes = spec.special_codes.get(col) or []
         if col in forced_cat:
-            categorical.append(col)
+            X[col] = _mask_codes(s, codes)
+            problem = _too_many_levels(col, X[col], spec.max_categories)
+            if problem:
+                problems.append(problem)
+            else:
+                categorical.append(col)
         elif col in forced_num:
             values, bad = to_numeric(s)
+            if codes:
+                special = _special_mask(s, codes)
+                bad = bad & ~special
+                values = values.mask(special)
             n_bad = int(bad.sum())
             if n_bad:
                 problems.append(_non_numeric(col, s, bad, n_bad, forced=True))
@@ -791,13 +834,25 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
                 f"data.date_column: {col} or add it to data.exclude"
             )
         elif is_numeric_dtype(s):
+            if codes:
+                X[col] = to_numeric(s)[0].mask(_special_mask(s, codes))
             numeric.append(col)
         elif is_categorical_dtype(s):
             looks, bad = numeric_looking(s)
-            if looks:
+            if codes:
+                bad = bad & ~_special_mask(s, codes)
+            if looks and not bad.any():
+                X[col] = to_numeric(s)[0].mask(_special_mask(s, codes))
+                numeric.append(col)
+            elif looks:
                 problems.append(_non_numeric(col, s, bad, int(bad.sum()), forced=False))
             else:
-                categorical.append(col)
+                X[col] = _mask_codes(s, codes)
+                problem = _too_many_levels(col, X[col], spec.max_categories)
+                if problem:
+                    problems.append(problem)
+                else:
+                    categorical.append(col)
         else:
             problems.append(
                 f"column {col!r} has type {s.dtype} that no model can use; "
@@ -929,15 +984,117 @@ def _why_blocked(col: str, config: ProjectConfig) -> str:
 def _non_numeric(col: str, s: pd.Series, bad: pd.Series, n_bad: int, *, forced: bool) -> str:
     pos = int(np.flatnonzero(bad.to_numpy())[0])
     example = f"e.g. {_fmt(s.iloc[pos])} ({_row(pos)})"
+    n_present = int(s.notna().sum())
     if forced:
+        if n_bad == n_present:
+            return (
+                f"column {col!r} is listed under data.numeric but has {n_bad} non-numeric "
+                f"values (all of them), {example}; fix the data or move the column to "
+                "data.categorical"
+            )
         return (
             f"column {col!r} is listed under data.numeric but has {n_bad} non-numeric values, "
-            f"{example}; fix them or move the column to data.categorical"
+            f"{example}; fix them, list them under data.special_codes.{col} if they mean "
+            "'missing', or move the column to data.categorical"
         )
     return (
-        f"column {col!r} has {n_bad} non-numeric values, {example}; fix them or list the "
-        "column under data.categorical"
+        f"column {col!r} has {n_bad} non-numeric values, {example}; list them under "
+        f"data.special_codes.{col} if they mean 'missing' (and the column under data.numeric), "
+        "fix them, or list the column under data.categorical"
     )
+
+
+def _special_mask(s: pd.Series, codes: Sequence[Any]) -> pd.Series:
+    """Which values of ``s`` are special codes: numbers by value, texts by the spelling
+    rule (case and spaces do not matter)."""
+    from creditscore.features.preprocess import canonical_key
+
+    if not codes:
+        return pd.Series(False, index=s.index)
+    texts = {canonical_key(str(c)) for c in codes}
+    numbers: set[float] = set()
+    for c in codes:
+        if isinstance(c, bool):
+            continue
+        try:
+            numbers.add(float(c))
+        except (TypeError, ValueError):
+            continue
+    if is_numeric_dtype(s):
+        return s.isin(numbers) if numbers else pd.Series(False, index=s.index)
+    present = s.notna()
+    text = s[present].astype(str)
+    lookup = {}
+    for u in pd.unique(text):
+        hit = canonical_key(u) in texts
+        if not hit and numbers:
+            try:
+                hit = float(u) in numbers
+            except ValueError:
+                hit = False
+        lookup[u] = hit
+    out = pd.Series(False, index=s.index)
+    out[present] = text.map(lookup).astype(bool)
+    return out
+
+
+def _mask_codes(s: pd.Series, codes: Sequence[Any]) -> pd.Series:
+    return s.mask(_special_mask(s, codes)) if codes else s
+
+
+#: A categorical input with more than this share of distinct values is id-like or a number.
+MAX_UNIQUE_SHARE = 0.5
+#: ... counted only above this many levels (a 3-row table is not refused).
+MIN_LEVELS_FOR_SHARE = 10
+
+
+def too_many_levels(n_levels: int, n_present: int, max_categories: int = 200) -> bool:
+    """The one rule for a categorical input with more levels than is sensible."""
+    if n_levels > max_categories:
+        return True
+    return n_levels > MIN_LEVELS_FOR_SHARE and n_levels > MAX_UNIQUE_SHARE * max(n_present, 1)
+
+
+def _too_many_levels(col: str, s: pd.Series, max_categories: int) -> str | None:
+    from creditscore.features.preprocess import canonical_key
+
+    present = s.dropna()
+    levels = {canonical_key(str(v)) for v in pd.unique(present)}
+    if not too_many_levels(len(levels), len(present), max_categories):
+        return None
+    share = 100.0 * len(levels) / max(len(present), 1)
+    looks, bad = numeric_looking(present)
+    if looks:
+        tokens = sorted({str(v) for v in present[bad.to_numpy()]})[:3]
+        what = (
+            f"it is mostly numbers: list it under data.numeric and its texts "
+            f"({', '.join(repr(t) for t in tokens)}) under data.special_codes.{col}"
+        )
+    else:
+        what = (
+            "if it is an id or free text add it to data.exclude; otherwise group its levels "
+            f"into fewer (or raise data.max_categories, now {max_categories})"
+        )
+    return (
+        f"column {col!r} is categorical with {len(levels):,} levels ({share:.0f} % of its "
+        f"values distinct): too many for a model to learn from, and most new applicants "
+        f"would bring a level never seen; {what}"
+    )
+
+
+def delimiter_hint(columns: Sequence[str]) -> str:
+    """A hint when the header looks like one column of several names joined by another
+    delimiter (the file was read with the wrong one)."""
+    if len(columns) > 2:
+        return ""
+    for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if any(c.count(sep) >= 1 for c in columns):
+            return (
+                f" (the header {columns[0][:60]!r} looks {label}-separated, but not every "
+                f"line splits into the same number of fields on {sep!r}: check the file's "
+                "quoting, or save it with commas)"
+            )
+    return ""
 
 
 def _check_target(

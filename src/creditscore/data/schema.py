@@ -6,11 +6,14 @@ client's mistake is a clear 4xx naming the field, never a silent wrong score.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from creditscore.features.preprocess import canonical_key, canonical_spellings
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,22 @@ class FieldSpec:
     minimum: float | None = None  # numeric: range seen in training
     maximum: float | None = None
     integer: bool = False  # numeric: every training value was a whole number
+    # values that mean "missing" (data.special_codes): accepted, scored as missing, never
+    # out of range; for a number its text codes too (e.g. 'n/a')
+    special_codes: list[Any] | None = None
+
+    def is_special(self, value: Any) -> bool:
+        """Is ``value`` one of this field's special codes (texts by the spelling rule)?"""
+        if not self.special_codes:
+            return False
+        if isinstance(value, str):
+            key = canonical_key(value)
+            return any(isinstance(c, str) and canonical_key(c) == key for c in self.special_codes)
+        if isinstance(value, bool):
+            return False
+        return any(
+            not isinstance(c, str | bool) and float(c) == float(value) for c in self.special_codes
+        )
 
 
 @dataclass(frozen=True)
@@ -52,12 +71,21 @@ class InputSchema:
         numeric: list[str],
         categorical: list[str],
         dates: list[str] | None = None,
+        special_codes: Mapping[str, Sequence[Any]] | None = None,
     ) -> InputSchema:
+        """The schema of training inputs ``X``. Categories are the canonical spellings (one
+        per spelling rule key, as InputCleaner makes them); a number's range and a column's
+        categories leave out its ``special_codes``."""
+        codes = {str(k): list(v) for k, v in (special_codes or {}).items()}
         specs: list[FieldSpec] = []
         for col in X.columns:
             s = X[col]
+            own = codes.get(col) or None
+            probe = FieldSpec(col, "numeric", False, special_codes=own)
             if col in numeric:
                 v = pd.to_numeric(s, errors="coerce")
+                if own:
+                    v = v.mask(v.map(lambda x, p=probe: x == x and p.is_special(x)))
                 present = v.dropna()
                 specs.append(
                     FieldSpec(
@@ -67,11 +95,18 @@ class InputSchema:
                         minimum=float(present.min()) if len(present) else None,
                         maximum=float(present.max()) if len(present) else None,
                         integer=bool(len(present) and np.all(np.mod(present, 1) == 0)),
+                        special_codes=own,
                     )
                 )
             elif col in categorical:
-                cats = sorted({str(x) for x in s.dropna()})
-                specs.append(FieldSpec(col, "categorical", bool(s.isna().any()), categories=cats))
+                present = s.dropna()
+                if own:
+                    present = present[~present.map(lambda x, p=probe: p.is_special(str(x)))]
+                cats = sorted(set(canonical_spellings(present).values()))
+                nullable = bool(s.isna().any()) or len(present) < int(s.notna().sum())
+                specs.append(
+                    FieldSpec(col, "categorical", nullable, categories=cats, special_codes=own)
+                )
             elif col in (dates or ()):
                 specs.append(FieldSpec(col, "date", bool(s.isna().any())))
         return cls(specs)

@@ -127,6 +127,13 @@ def _extra(raw: Any) -> dict[str, Any] | None:
     }
 
 
+def _fairness_facts(raw: Any) -> dict[str, Any] | None:
+    """The fairness report and its gate, when fairness was assessed."""
+    if not isinstance(raw, Mapping) or not raw.get("report"):
+        return None
+    return {"report": raw["report"], "gate": raw.get("gate")}
+
+
 def card_context(result: TrainingResult) -> dict[str, Any]:
     """Every fact the card shows, JSON-safe, plots included as base64 PNG."""
     cfg, ds, splits, champ, policy = (
@@ -260,6 +267,10 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
         },
         "stability": _stability(result),
         "extras": {k: _extra(result.extras.get(k)) for k in ("fairness", "explanations")},
+        # typed results of explain/fairness and init/proxies (reporting/fairness.py renders)
+        "fairness": _fairness_facts(result.extras.get("fairness")),
+        "proxies": result.extras.get("proxies"),
+        "protected": result.extras.get("protected"),
         "reproducibility": {
             "library_versions": meta.get("library_versions") or {},
             "config_yaml": yaml.safe_dump(cfg.to_yaml_dict(), sort_keys=False),

@@ -17,7 +17,12 @@ for a category, ``categorical_cost`` (0.5: half the distribution). Every option 
 re-scored with ``Scorer.decide`` on the changed application and approves.
 
 Protected attributes (the bundle's ``sensitive`` list) and immutable characteristics (age,
-sex, nationality, ... by name) are never changed, even when listed as actionable.
+sex, nationality, ... by name) are never changed, even when listed as actionable; nor are
+the inputs the config lists as ``immutable`` (the past: delinquencies, defaults; time-based
+facts: years at the employer). Without an ``actionable`` list, history-like names
+(``num_``, ``past_``, ``delinq``, ``arrears``, ``default``, ``bankrupt``, ``months_since``,
+...) are immutable too (:func:`immutable_reason`, which ``init`` also uses to propose the
+lists). An empty answer always says why (:attr:`CounterfactualResult.why`).
 """
 
 from __future__ import annotations
@@ -39,8 +44,11 @@ __all__ = [
     "IMMUTABLE_PATTERN",
     "Change",
     "CounterfactualOption",
+    "CounterfactualResult",
     "actionable_features",
     "counterfactuals",
+    "immutable_reason",
+    "search_counterfactuals",
 ]
 
 APPROVE = "approve"
@@ -50,6 +58,49 @@ IMMUTABLE_PATTERN = re.compile(
     r"race|ethnic|religion|disab|pregnan)",
     re.IGNORECASE,
 )
+#: Name parts of the past: what happened cannot be changed by applying differently.
+HISTORY_PATTERN = re.compile(
+    r"(^|_)(num|past|prev|previous|prior|ever|hist|history|times)(_|$)|"
+    r"delinq|arrear|default|bankrupt|chargeoff|charge_off|charged_off|collection|derog|"
+    r"judgment|judgement|foreclos|repossess|write_?off|written_off|dpd|late_pay|missed|"
+    r"inquir|enquir|months_since|mths_since|days_since|years_since|since_last",
+    re.IGNORECASE,
+)
+#: Time spent somewhere: changes only with time.
+TIME_PATTERN = re.compile(
+    r"(^|_)(since|tenure|seniority|vintage)(_|$)|"
+    r"(years|yrs|months|mths|time)_(at|in|with|employed|on)(_|$)|"
+    r"(employ\w*|job|residence|address|resid\w*|relationship|customer|account)_"
+    r"(years|yrs|months|mths|length|duration|time|since)|"
+    r"(years|yrs|months|mths)_(employ\w*|job|residence|address|resid\w*|relationship|customer)",
+    re.IGNORECASE,
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).replace(".", "_").replace(" ", "_")
+
+
+def immutable_reason(name: str) -> str | None:
+    """Why an input named ``name`` is not something a counterfactual may ask to change:
+    a personal characteristic, the past, or time spent; None when it may be actionable."""
+    from creditscore.explain.fairness.protected import protected_by_name
+
+    snake = _snake(name)
+    found = protected_by_name(name)
+    if found is not None:
+        return f"a personal characteristic ({found.attribute})"
+    if re.search(r"(^|_)age(_|$)", snake, re.IGNORECASE):
+        return "changes only with time (an age)"
+    if IMMUTABLE_PATTERN.search(snake):
+        return "a personal characteristic"
+    m = HISTORY_PATTERN.search(snake)
+    if m:
+        return f"the past: a history-like name ({m.group(0).strip('_')!r})"
+    m = TIME_PATTERN.search(snake)
+    if m:
+        return f"changes only with time ({m.group(0).strip('_')!r})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -84,28 +135,47 @@ def actionable_features(
     features: Sequence[str],
     sensitive: Sequence[str] = (),
     actionable: Sequence[str] | None = None,
+    immutable: Sequence[str] = (),
 ) -> list[str]:
     """The features a counterfactual may change, in schema order.
 
-    ``actionable`` names them explicitly (unknown names are errors); protected and immutable
-    ones are refused with an error naming them. With no list, every feature that is neither.
+    ``actionable`` names them explicitly (unknown names are errors); protected, immutable
+    (the ``immutable`` list) and characteristic ones are refused with an error naming them.
+    With no list, every feature that is none of these and not history-like by name.
     """
     blocked = set(sensitive)
+    fixed = set(immutable)
     if actionable is None:
-        return [f for f in features if f not in blocked and not IMMUTABLE_PATTERN.search(f)]
+        return [
+            f
+            for f in features
+            if f not in blocked and f not in fixed and immutable_reason(f) is None
+        ]
     unknown = [a for a in actionable if a not in features]
     if unknown:
         raise ConfigError(
-            f"actionable features {unknown} are not model inputs; inputs are {list(features)}"
+            f"actionable features {unknown} are not model inputs; inputs are {list(features)} "
+            "(fix `actionable` in the project config)"
         )
-    refused = [a for a in actionable if a in blocked or IMMUTABLE_PATTERN.search(a)]
+    refused = [a for a in actionable if a in blocked or a in fixed or IMMUTABLE_PATTERN.search(a)]
     if refused:
         raise ConfigError(
-            f"actionable features {refused} are protected or immutable characteristics; "
-            "a counterfactual may not ask an applicant to change them"
+            f"actionable features {refused} are protected or immutable; a counterfactual may "
+            "not ask an applicant to change them (remove them from `actionable`)"
         )
     wanted = set(actionable)
     return [f for f in features if f in wanted]
+
+
+@dataclass(frozen=True)
+class CounterfactualResult:
+    """The options found (cheapest first) and, when there are none, why."""
+
+    decision: str
+    probability_of_default: float
+    actionable: list[str]
+    options: list[CounterfactualOption]
+    why: str | None = None
 
 
 # ------------------------------------------------------------------------------ costs
@@ -223,28 +293,57 @@ def counterfactuals(
     application: Mapping[str, Any],
     *,
     actionable: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CounterfactualOption]:
+    """The options of :func:`search_counterfactuals` (an empty list says nothing about why:
+    use that function's ``why``)."""
+    return search_counterfactuals(scorer, application, actionable=actionable, **kwargs).options
+
+
+def search_counterfactuals(
+    scorer: Any,
+    application: Mapping[str, Any],
+    *,
+    actionable: Sequence[str] | None = None,
+    immutable: Sequence[str] | None = None,
     max_changes: int = 2,
     max_options: int = 5,
     steps: int = 10,
     categorical_cost: float = 0.5,
     bisect_iterations: int = 12,
     pair_values: int = 8,
-) -> list[CounterfactualOption]:
+) -> CounterfactualResult:
     """Cheapest changes to actionable features that make ``scorer`` approve ``application``.
 
-    Returns up to ``max_options`` options, cheapest first, one per set of changed features;
-    an empty list when the application is already approved or no option within two changes
-    and the training range approves.
+    Up to ``max_options`` options, cheapest first, one per set of changed features; with
+    none, ``why`` says why (already approved, nothing actionable, or no change of one or two
+    actionable features within the training range approves). ``actionable`` and
+    ``immutable`` default to the bundle's (the project config's) lists.
     """
     if max_changes not in (1, 2):
         raise ValueError(f"max_changes must be 1 or 2, got {max_changes}")
     bundle = scorer.bundle
-    sensitive = list((getattr(bundle, "metadata", {}) or {}).get("sensitive", []))
-    features = actionable_features(bundle.schema.names, sensitive, actionable)
+    meta = getattr(bundle, "metadata", {}) or {}
+    sensitive = list(meta.get("sensitive", []))
+    fixed = list(meta.get("immutable") or []) if immutable is None else list(immutable)
+    if actionable is None and meta.get("actionable") is not None:
+        actionable = [a for a in meta["actionable"] if a not in fixed]
+    features = actionable_features(bundle.schema.names, sensitive, actionable, fixed)
     row = scorer.validate(application)
     first = scorer.decide(application, explain=False)
-    if first.decision == APPROVE or not features:
-        return []
+    p0 = float(first.probability_of_default)
+
+    def result(options: list[CounterfactualOption], why: str | None) -> CounterfactualResult:
+        return CounterfactualResult(first.decision, p0, features, options, why)
+
+    if first.decision == APPROVE:
+        return result([], "already approved: nothing to change")
+    if not features:
+        return result(
+            [],
+            "no input is actionable: every one is protected, immutable or history; list the "
+            "inputs an applicant can change under `actionable` in the project config",
+        )
     search = _Search(scorer, row, features, categorical_cost)
 
     # ---- one feature: every candidate value, scored in one batch
@@ -323,7 +422,19 @@ def counterfactuals(
         )
         if len(out) >= max_options:
             break
-    return out
+    if not out:
+        threshold = float(scorer.policy.threshold)
+        shown = ", ".join(features[:8]) + (
+            f" and {len(features) - 8} more" if len(features) > 8 else ""
+        )
+        return result(
+            [],
+            f"no change of {'one or two' if max_changes == 2 else 'one'} of the "
+            f"{len(features)} actionable inputs ({shown}) within the ranges seen in training "
+            f"gets this application approved (its PD {p0:.3f} would have to fall below the "
+            f"threshold {threshold:.3f})",
+        )
+    return result(out, None)
 
 
 def _refine_numeric(

@@ -22,7 +22,7 @@ Families (how categories reach the model):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -40,20 +40,42 @@ MISSING = "__missing__"
 
 def canonical_key(value: str) -> str:
     """The spelling rule for categories: case and runs of spaces do not matter (shared by
-    InputCleaner, the Scorer's validation, the compiled path and the explainers)."""
+    InputCleaner, the input schema, the API's request model, the Scorer's validation, the
+    compiled path and the explainers)."""
     return " ".join(value.split()).casefold()
+
+
+def canonical_spellings(values: Iterable[Any]) -> dict[str, str]:
+    """Canonical key -> the one spelling shown and modelled for it: the spelling seen most
+    often (the first of equals), with its spaces trimmed and collapsed ("rent " -> "rent").
+
+    InputCleaner maps every value to it and the input schema lists exactly these, so a
+    client's "RENT", "rent" and " rent " all become the category the model was trained on
+    and reason texts show the same spelling."""
+    counts = Counter(str(v) for v in values if not _is_missing(v))
+    best: dict[str, tuple[int, str]] = {}
+    for value, n in counts.items():
+        key = canonical_key(value)
+        if key not in best or n > best[key][0]:
+            best[key] = (n, value)
+    return {k: " ".join(v.split()) for k, (_, v) in best.items()}
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
 class InputCleaner(TransformerMixin, BaseEstimator):
     """Select the model inputs in a fixed order, give them one representation, and compute
     the derived features.
 
-    Numbers become float64 with the configured special codes (e.g. -999 "not asked") set to
-    missing. Categories become strings; spellings that differ only by case or spaces
-    ("Rent", "rent ") are mapped to the spelling seen most often in training, so a typo in a
-    live application lands in the same category as in training. ``derived`` (name ->
-    expression, :mod:`creditscore.features.derived`) adds one number per entry, computed
-    from the cleaned numbers (special codes already missing) and from date columns.
+    Numbers become float64 with the configured special codes (e.g. -999 "not asked") and
+    any text set to missing. Categories become strings; spellings that differ only by case
+    or spaces ("Rent", "rent ") are mapped to one canonical spelling
+    (:func:`canonical_spellings`), so a live application lands in the same category as in
+    training. ``derived`` (name -> expression, :mod:`creditscore.features.derived`) adds one
+    number per entry, computed from the cleaned numbers (special codes already missing) and
+    from date columns.
 
     Output columns: ``numeric``, then the derived features, then ``categorical``. A column
     that a derived expression reads but that is not itself an input (e.g. a date of birth)
@@ -97,19 +119,15 @@ class InputCleaner(TransformerMixin, BaseEstimator):
         frame = self._as_frame(X)
         self.feature_names_in_ = np.asarray([*numeric, *names, *categorical], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        spellings: dict[str, dict[str, str]] = {}
-        for col in categorical:
-            counts = Counter(str(v) for v in frame[col].dropna())
-            best: dict[str, tuple[int, str]] = {}
-            for value, n in counts.items():
-                key = canonical_key(value)
-                if key not in best or n > best[key][0]:
-                    best[key] = (n, value)
-            spellings[col] = {k: v for k, (_, v) in best.items()}
-        self.spellings_ = spellings
+        self.spellings_ = {col: canonical_spellings(frame[col].dropna()) for col in categorical}
         numbers = {*numeric, *self.extra_numeric_}
+        # A numeric column's text codes ('n/a') need no entry: any text becomes missing.
         self.special_ = {
-            col: [float(c) if col in numbers else str(c) for c in codes]
+            col: (
+                [float(c) for c in codes if _is_number(c)]
+                if col in numbers
+                else [str(c) for c in codes]
+            )
             for col, codes in (self.special_codes or {}).items()
         }
         return self
@@ -173,6 +191,16 @@ class InputCleaner(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "spellings_")
         return self.feature_names_in_.copy()
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _to_float32(X: Any) -> np.ndarray:

@@ -13,6 +13,7 @@ renderer of :mod:`creditscore.reporting`.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,12 @@ from creditscore.reporting.document import (
     Table,
     Text,
 )
+from creditscore.reporting.fairness import (
+    fairness_blocks,
+    fairness_plots,
+    protected_statement,
+    proxy_blocks,
+)
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
@@ -61,6 +68,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("policy", "Decision policy and risk bands"),
     ("features", "Top features"),
     ("fairness", "Fairness"),
+    ("proxies", "Possible proxies"),
     ("explanations", "Explanations"),
     ("interactions", "Feature interactions"),
     ("stability", "Stability baseline"),
@@ -156,7 +164,6 @@ class _Facts:
 
     def intended_use(self) -> list[str]:
         d = self.c["data"]
-        sens = ", ".join(d["sensitive"]) or "none listed"
         period = f" from {d['period'][0]} to {d['period'][1]}" if d["period"] else ""
         p = self.c["policy"]
         items = [
@@ -168,13 +175,9 @@ class _Facts:
             "to the applicant with the reason codes.",
             f"Population: applications like the {d['rows']:,} in the training data{period}. "
             "Do not use it for other products, channels, regions or periods without re-validation.",
-            f"Protected attributes ({sens}) are never model inputs"
-            + (
-                f" except {', '.join(d['allowed_sensitive'])} (explicitly allowed)"
-                if d["allowed_sensitive"]
-                else ""
-            )
-            + "; other inputs may still act as proxies (see Fairness).",
+            protected_statement(
+                self.c.get("protected"), d["sensitive"], [*d["numeric"], *d["categorical"]]
+            ),
             f"The shipped model learnt from {_prov(self.c)['fitted_on']}; PDs are calibrated "
             f"({self.c['calibration']['method']}) and the threshold set on "
             f"{_prov(self.c)['development']}; the threshold "
@@ -207,7 +210,7 @@ class _Facts:
             ),
             ("Numeric inputs", f"{len(d['numeric'])}: " + ", ".join(d["numeric"])),
             ("Categorical inputs", f"{len(d['categorical'])}: " + ", ".join(d["categorical"])),
-            ("Sensitive (not inputs)", ", ".join(d["sensitive"]) or "none"),
+            ("Sensitive", _sensitive_row(d["sensitive"], self.c.get("protected"))),
             ("Excluded", ", ".join(d["excluded"]) or "none"),
             ("Id / date column", f"{d['id_column'] or '–'} / {d['date_column'] or '–'}"),
         ]
@@ -543,6 +546,15 @@ class _Facts:
         ]
 
 
+def _sensitive_row(sensitive: list[str], protected: dict[str, Any] | None) -> str:
+    inputs = (protected or {}).get("as_inputs") or {}
+    if not sensitive:
+        return "none"
+    return ", ".join(f"{s} (a model input: allowed)" if s in inputs else s for s in sensitive) + (
+        "; not model inputs" if not inputs else ""
+    )
+
+
 # =========================================================================== the page
 def _errors(ctx: dict[str, Any]) -> list[Block]:
     ea = ctx.get("error_analysis")
@@ -636,6 +648,17 @@ def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
     return out
 
 
+def _fairness(c: dict[str, Any]) -> list[Block]:
+    """The fairness section from the saved report (figures drawn here), or the section an
+    older card saved ready-made."""
+    facts = c.get("fairness")
+    if not facts:
+        return _extra(c, "fairness", "fairness")
+    pngs = fairness_plots(facts["report"])
+    b64 = {n: base64.b64encode(p).decode("ascii") for n, p in pngs.items()}
+    return fairness_blocks(facts["report"], facts.get("gate"), b64)
+
+
 def card_page(
     context: dict[str, Any], version: str | None = None, promotion: dict[str, Any] | None = None
 ) -> Page:
@@ -685,7 +708,8 @@ def card_page(
             Table(*f.importance_table()),
             Text(f.importance_note(), "note"),
         ],
-        "fairness": _extra(c, "fairness", "fairness"),
+        "fairness": _fairness(c),
+        "proxies": proxy_blocks(c.get("proxies")),
         "explanations": _extra(c, "explanations", "explanation"),
         "interactions": _interaction_blocks(c),
         "stability": [

@@ -84,6 +84,10 @@ def decision_payload(d: Decision) -> dict[str, Any]:
         "model_name": d.model_name,
         "model_version": d.model_version,
         "policy_version": d.policy_version,
+        "warnings": [
+            {"field": w.field, "code": w.code, "message": w.message, "value": w.value}
+            for w in d.warnings
+        ],
     }
 
 
@@ -136,6 +140,8 @@ async def create_decision(
     state.metrics.observe_decision(
         decision.decision, decision.risk_band, decision.probability_of_default
     )
+    if decision.warnings:
+        state.metrics.observe_warnings(decision.warnings)
     if state.log is not None:
         state.log.submit(
             build_record(
@@ -187,6 +193,8 @@ def _score_batch(
     for i, values, d in decisions:
         payload = decision_payload(d)
         observe(d.decision, d.risk_band, d.probability_of_default)
+        if d.warnings:
+            state.metrics.observe_warnings(d.warnings)
         records.append(
             build_record(payload, _inputs(values), private, key, "batch", latency_ms, now)
         )

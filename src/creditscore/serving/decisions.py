@@ -636,7 +636,8 @@ def build_record(
         "score": decision["score"],
         "risk_band": decision["risk_band"],
         "decision": decision["decision"],
-        "reasons": decision["reasons"],
+        # defence in depth: a protected field is never a reason, and never stored raw
+        "reasons": [r for r in decision["reasons"] if r.get("feature") not in private_fields],
         "inputs": inputs,
         "latency_ms": round(latency_ms, 4),
     }

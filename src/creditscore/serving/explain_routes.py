@@ -116,15 +116,16 @@ def assessment_problems(
     have = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
     out = []
     for i, g in enumerate(groups):
-        if g.column not in frame.columns:
+        absent = [c for c in g.source_columns if c not in frame.columns]
+        if absent:
             out.append(
                 problem(
                     "rows" if configured else f"groups.{i}.column",
-                    f"no row has column {g.column!r} (group {g.name!r}); the rows have {have}",
+                    f"no row has column {absent[0]!r} (group {g.name!r}); the rows have {have}",
                     "unknown_column",
                 )
             )
-        elif g.bands:
+        elif g.bands and not g.birth:  # a date of birth is banded by the age it gives
             values = frame[g.column]
             numbers = pd.to_numeric(values, errors="coerce")
             bad = int((numbers.isna() & values.notna()).sum())
@@ -256,28 +257,19 @@ async def what_if(
     values = _application(metrics, loaded, await request.body())
     if isinstance(values, Response):
         return values
-    meta = loaded.bundle.metadata or {}
-    actionable = meta.get("actionable")
 
     def work() -> dict[str, Any]:
-        from creditscore.explain.counterfactual import actionable_features, counterfactuals
+        from creditscore.explain.counterfactual import search_counterfactuals
 
-        decision = loaded.scorer.decide(values, explain=False)
-        names = actionable_features(
-            loaded.bundle.schema.names, list(meta.get("sensitive", [])), actionable
-        )
-        options = counterfactuals(
-            loaded.scorer,
-            values,
-            actionable=actionable,
-            max_changes=max_changes,
-            max_options=max_options,
+        found = search_counterfactuals(
+            loaded.scorer, values, max_changes=max_changes, max_options=max_options
         )
         return {
-            "probability_of_default": decision.probability_of_default,
-            "decision": decision.decision,
-            "actionable": names,
-            "options": [o.to_dict() for o in options],
+            "probability_of_default": found.probability_of_default,
+            "decision": found.decision,
+            "actionable": found.actionable,
+            "options": [o.to_dict() for o in found.options],
+            "why": found.why,
         }
 
     try:
@@ -336,8 +328,14 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
                 for g in body.groups
             ]
         else:
-            sensitive = list((loaded.bundle.metadata or {}).get("sensitive", []))
-            groups = configured_groups(config, sensitive, frame)
+            meta = loaded.bundle.metadata or {}
+            groups = configured_groups(
+                config,
+                list(meta.get("sensitive", [])),
+                frame,
+                date_column=meta.get("date_column"),
+                reference_date=str(meta.get("trained_at") or "")[:10] or None,
+            )
         target = body.target or (loaded.bundle.metadata or {}).get("target")
         problems = assessment_problems(
             frame, groups, list(body.intersections), target, configured=body.groups is None

@@ -85,6 +85,9 @@ class CounterfactualsOut(BaseModel):
     options: list[OptionOut] = Field(
         description="cheapest first; empty if already approved or none found"
     )
+    why: str | None = Field(
+        default=None, description="when there are no options, why (always given then)"
+    )
 
 
 class GroupIn(BaseModel):

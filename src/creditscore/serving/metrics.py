@@ -18,6 +18,9 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from creditscore.scorer import InputWarning
     from creditscore.serving.decisions import DecisionLog
     from creditscore.serving.loader import LoadedModel
 
@@ -57,6 +60,12 @@ class ServiceMetrics:
             "creditscore_probability_of_default",
             "Probability of default of each decision",
             buckets=PD_BUCKETS,
+            registry=r,
+        )
+        self.input_warnings = Counter(
+            "creditscore_input_warnings",
+            "Inputs scored with a warning (out_of_range: outside the training range), by field",
+            ["field", "code"],
             registry=r,
         )
         self.errors = Counter(
@@ -155,6 +164,10 @@ class ServiceMetrics:
             )
         child.inc()
         self.pd.observe(pd)
+
+    def observe_warnings(self, warnings: Iterable[InputWarning]) -> None:
+        for w in warnings:
+            self.input_warnings.labels(w.field, w.code).inc()
 
     def set_model(self, loaded: LoadedModel) -> None:
         self.model_info.clear()

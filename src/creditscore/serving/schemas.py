@@ -11,12 +11,13 @@ reach the model. Response models are static.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AllowInfNan,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from creditscore.data.schema import InputSchema
+from creditscore.features.preprocess import canonical_key
 
 #: Largest magnitude accepted for a number: far beyond any credit quantity in any currency,
 #: small enough that no scaler or linear model overflows to infinity on it.
@@ -43,6 +45,19 @@ def _range_text(lo: float | None, hi: float | None) -> str:
     return f" Seen in training: {lo:g} to {hi:g}."
 
 
+def _spelling_folder(levels: Iterable[str]) -> Callable[[Any], Any]:
+    """A text's spelling as the level it names by :func:`canonical_key` (else unchanged, so
+    an unknown category is still refused, naming the levels)."""
+    by_key = {canonical_key(level): level for level in levels}
+
+    def fold(value: Any) -> Any:
+        if isinstance(value, str):
+            return by_key.get(canonical_key(value), value)
+        return value
+
+    return fold
+
+
 def application_model(
     schema: InputSchema, other_fields: Iterable[str] = ()
 ) -> tuple[type[BaseModel], tuple[tuple[str, str], ...]]:
@@ -56,17 +71,28 @@ def application_model(
     for i, spec in enumerate(schema.fields):
         attr = f"f{i}"
         annotation: Any
+        codes = tuple(str(c) for c in spec.special_codes or () if isinstance(c, str))
         if spec.kind == "categorical":
-            levels = tuple(spec.categories or ())
+            levels = tuple(dict.fromkeys([*(spec.categories or ()), *codes]))
             annotation = Literal.__getitem__(levels) if levels else Annotated[str, Strict()]
+            # the one spelling rule: "RENT", "rent " and "Rent" are the level "Rent"
+            annotation = Annotated[annotation, BeforeValidator(_spelling_folder(levels))]
             text = f"Category; one of the {len(levels)} levels seen in training."
         elif spec.kind == "date":
             annotation = Annotated[str, Strict(), StringConstraints(max_length=64)]
             text = "ISO 8601 date, e.g. 2024-01-31 (read by derived features)."
         else:
             annotation = FiniteNumber
+            if codes:  # text codes of a number ('n/a') are accepted as missing
+                annotation = Annotated[
+                    FiniteNumber | Literal.__getitem__(codes),
+                    BeforeValidator(_spelling_folder(codes)),
+                ]
             kind = "whole number" if spec.integer else "number"
             text = f"Finite {kind}.{_range_text(spec.minimum, spec.maximum)}"
+        if spec.special_codes:
+            shown = ", ".join(repr(c) for c in spec.special_codes)
+            text += f" Special codes ({shown}) are scored as missing."
         if spec.nullable:
             annotation = annotation | None
             info = Field(alias=spec.name, default=None, description=text + " May be null.")
@@ -122,6 +148,13 @@ class ReasonOut(BaseModel):
     contribution: float
 
 
+class WarningOut(BaseModel):
+    field: str = Field(description="the input concerned")
+    code: str = Field(description="out_of_range: a number outside the range seen in training")
+    message: str
+    value: float | None = Field(default=None, description="left out for protected attributes")
+
+
 class DecisionOut(BaseModel):
     request_id: str
     application_id: str | None = None
@@ -133,6 +166,10 @@ class DecisionOut(BaseModel):
     model_name: str
     model_version: str
     policy_version: str
+    warnings: list[WarningOut] = Field(
+        default_factory=list,
+        description="scored, but worth a look: e.g. a number outside the training range",
+    )
 
 
 class BatchDecisionOut(DecisionOut):

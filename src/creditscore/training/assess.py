@@ -1,14 +1,15 @@
-"""After training: global explanations and the fairness report of the champion.
+"""After training: global explanations, the fairness report of the champion, the possible
+proxies of protected attributes and what the model does with protected attributes.
 
-Both go into ``TrainingResult.extras`` (the model card shows them; tracking logs them) and
+All go into ``TrainingResult.extras`` (the model card shows them; tracking logs them) and
 the fairness gate's verdict is what the registry applies at promotion
 (``extras["fairness"]["passed"]``: ``False`` only in ``block`` mode with a violation).
 """
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,31 +17,48 @@ from creditscore.config import ProjectConfig
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness import (
     GroupSpec,
+    TooManyGroupsError,
     configured_gate,
     configured_groups,
     fairness_report_for,
-    fairness_section,
+    read_groups,
+    training_frame,
 )
+from creditscore.explain.fairness.protected_use import protected_use
+from creditscore.explain.fairness.proxies import proxy_scores
 from creditscore.explain.global_ import global_explanations
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
 
 
-def fairness_groups(config: ProjectConfig, frame: pd.DataFrame) -> list[GroupSpec]:
-    """The configured groups (or one per sensitive column), checked against ``frame``."""
-    specs = configured_groups(config.fairness.model_dump(), config.sensitive, frame)
-    missing = [s.column for s in specs if s.column not in frame.columns]
+def fairness_groups(
+    config: ProjectConfig, frame: pd.DataFrame, reference_date: str | None = None
+) -> list[GroupSpec]:
+    """The configured groups (or those inferred from the sensitive columns), checked against
+    ``frame``: every column they read exists, and a configured group has few enough groups."""
+    specs = configured_groups(
+        config.fairness.model_dump(),
+        config.sensitive,
+        frame,
+        date_column=config.data.date_column,
+        reference_date=reference_date or datetime.now(UTC).date().isoformat(),
+    )
+    missing = sorted({c for s in specs for c in s.source_columns if c not in frame.columns})
     if missing:
         raise DataError(
             f"fairness groups read columns {missing} that the data does not have; "
             f"list them under `sensitive` (columns: {list(frame.columns)[:30]})"
         )
+    for spec in specs:
+        if not spec.inferred:
+            read_groups(frame, spec)  # a configured group of 450 birthdays fails now
     return specs
 
 
 def explain_and_check_fairness(result: TrainingResult) -> None:
-    """Fill ``result.extras`` with ``explanations`` and ``fairness`` (when configured)."""
+    """Fill ``result.extras`` with ``explanations``, ``protected``, ``proxies`` and
+    ``fairness`` (when configured)."""
     config = result.config
     plots = result.bundle_path / "plots"
     try:
@@ -50,10 +68,30 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
 
         warnings.warn(f"no global explanations: {exc}", stacklevel=2)
         result.extras["explanations"] = {"html": "", "markdown": f"Not computed: {exc}\n"}
+    ds = result.dataset
+    result.extras["protected"] = protected_use(
+        result.bundle.features, config.sensitive, config.allow_sensitive_as_features, ds.X
+    ).to_dict()
     fc = config.fairness
-    frame = pd.concat([result.dataset.X, result.dataset.sensitive], axis=1)
-    specs = fairness_groups(config, frame) if fc.enabled else []
+    trained_at = str((result.bundle.metadata or {}).get("trained_at") or "")[:10] or None
+    frame = training_frame(result)
+    specs = fairness_groups(config, frame, trained_at)
     if not specs:
+        return
+    labels = {}
+    for spec in specs:
+        try:
+            labels[spec.name] = read_groups(frame, spec).labels.to_numpy()
+        except TooManyGroupsError:
+            continue
+    if labels:
+        result.extras["proxies"] = proxy_scores(
+            ds.X.reset_index(drop=True),
+            ds.numeric,
+            pd.DataFrame(labels),
+            min_auc=fc.proxy_min_auc,
+        ).to_dict()
+    if not fc.enabled:
         return
     report = fairness_report_for(
         result,
@@ -63,24 +101,10 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
         min_group_size=fc.min_group_size,
     )
     gate = configured_gate(report, fc.model_dump())
-    section: dict[str, Any] = fairness_section(report, plots)
-    verdict = _verdict_lines(gate.mode, gate.violations, gate.reasons, gate.notes)
-    section["markdown"] = "\n".join(f"- {v}" for v in verdict) + "\n\n" + section["markdown"]
-    items = "".join(f"<li>{html.escape(v)}</li>" for v in verdict)
-    section["html"] = f"<ul>{items}</ul>\n" + section["html"]
-    section.update(
-        passed=gate.passed,
-        gate=gate.to_dict(),
-        report=report.to_dict(),
-    )
-    result.extras["fairness"] = section
-
-
-def _verdict_lines(mode: str, violations: int, reasons: list[str], notes: list[str]) -> list[str]:
-    if not violations:
-        head = f"Fairness gate ({mode}): no violation of the configured limits."
-    elif mode == "block":
-        head = f"Fairness gate (block): {violations} violation(s); this version cannot be promoted."
-    else:
-        head = f"Fairness gate (warn): {violations} violation(s), reported, not blocking."
-    return [head, *reasons, *notes]
+    # typed facts only: the model card draws the figures (reporting/fairness.py)
+    result.extras["fairness"] = {
+        "passed": gate.passed,
+        "gate": gate.to_dict(),
+        "report": report.to_dict(),
+        "plots": {},
+    }

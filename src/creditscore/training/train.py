@@ -304,6 +304,21 @@ class _Shipped:
     provenance: Provenance
 
 
+def protected_names(config: ProjectConfig) -> list[str]:
+    """The sensitive columns and the derived features computed from one (allowed as an
+    input with a reason): never reason codes or counterfactual levers, whatever else the
+    config says."""
+    from creditscore.features.derived import parse_derived
+
+    sensitive = list(config.sensitive)
+    listed = set(sensitive)
+    for f in parse_derived(config.features.derived):
+        if listed & {*f.numbers, *f.dates} and f.name not in listed:
+            sensitive.append(f.name)
+            listed.add(f.name)
+    return sensitive
+
+
 def context_for(config: ProjectConfig, ds: Dataset) -> Context:
     """What every candidate pipeline needs: the model's numbers (inputs, then derived
     features), categories, special codes, monotone constraints and the derived expressions."""
@@ -320,7 +335,7 @@ def context_for(config: ProjectConfig, ds: Dataset) -> Context:
 def _read(config: ProjectConfig) -> _Data:
     ds = validate(load_raw(config), config)
     if config.fairness.enabled:  # a misnamed group column fails now, not after tuning
-        fairness_groups(config, pd.concat([ds.X, ds.sensitive], axis=1))
+        fairness_groups(config, ds.with_sensitive())
     splits = split_indices(ds.y, config.split, ds.dates)
     X, y = ds.X, ds.y
     return _Data(
@@ -524,7 +539,11 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     bundle = ModelBundle(
         model=cal.model,
         schema=InputSchema.from_frame(
-            ds.X, [*ds.numeric, *ds.extra_numeric], ds.categorical, ds.date_inputs
+            ds.X,
+            [*ds.numeric, *ds.extra_numeric],
+            ds.categorical,
+            ds.date_inputs,
+            special_codes=config.data.special_codes,
         ),
         policy=policy,
         profile=_profile(d, shipped.fit_rows, p_ref, _first_cleaner(cal.model), reference),
@@ -550,7 +569,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "positive": ds.positive,
             "id_column": config.data.id_column,
             "date_column": config.data.date_column,
-            "sensitive": list(config.sensitive),
+            "sensitive": protected_names(config),
             "numeric": list(ds.numeric),
             "categorical": list(ds.categorical),
             "derived": dict(ds.derived),
@@ -560,6 +579,9 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "fitted_rows": len(shipped.fit_rows),
             "fitted_rows_hash": rows_hash(ds.X.iloc[shipped.fit_rows], d.ds.y[shipped.fit_rows]),
             "actionable": config.actionable,
+            "immutable": list(config.immutable),
+            "allow_sensitive_as_features": dict(config.allow_sensitive_as_features),
+            "scoring": config.scoring.model_dump(mode="json"),
             "fairness": config.fairness.model_dump(mode="json"),
             "monitoring": config.monitoring.model_dump(mode="json"),
         },

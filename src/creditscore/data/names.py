@@ -1,0 +1,69 @@
+"""Column names as words: the one tokeniser every name rule reads (``init``'s ids, the
+protected-attribute vocabulary, fairness grouping).
+
+Names are folded to plain ASCII first (German umlauts as ``ae``/``oe``/``ue``, other accents
+dropped: ``Staatsangehörigkeit`` -> ``staatsangehoerigkeit``, ``âge`` -> ``age``,
+``género`` -> ``genero``), then split at anything that is not a letter or digit and at
+camel-case humps. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["AFFIXES", "PERSONS", "fold", "person", "tokens", "without_affixes"]
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_GERMAN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+
+#: Words around a name that say nothing about what it holds: ``is_female``, ``male_flag``,
+#: ``race_cd``, ``sex_code``, ``age_band``.
+AFFIXES = frozenset(
+    {
+        "is", "has", "flag", "flg", "ind", "indicator", "code", "cd", "yn", "grp", "group",
+        "groups", "band", "bands", "cat", "category", "bucket", "class", "status", "type",
+        "desc", "description", "value", "val", "id", "no", "nr", "num", "of", "the", "x",
+    }
+)  # fmt: skip
+#: Words naming whose attribute it is (``applicant_sex``, ``co_applicant_race``).
+PERSONS = frozenset(
+    {
+        "applicant", "applicants", "app", "borrower", "borrowers", "coapplicant", "coborrower",
+        "co", "customer", "cust", "client", "primary", "main", "secondary", "joint",
+        "antragsteller", "kunde", "demandeur", "emprunteur", "solicitante", "cliente",
+    }
+)  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """``text`` in plain ASCII (umlauts spelled out, other accents dropped)."""
+    text = str(text).translate(_GERMAN)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def tokens(name: str) -> list[str]:
+    """Split a column name into lower-case ASCII words: ``personal_status_and_sex`` ->
+    personal/status/and/sex, ``dateOfBirth`` -> date/of/birth, ``PAY_AMT1`` -> pay/amt/1."""
+    out: list[str] = []
+    for part in re.split(r"[^0-9A-Za-z]+", fold(name)):
+        out.extend(m.lower() for m in _CAMEL.findall(part))
+    return out
+
+
+def person(words: list[str]) -> str:
+    """``"co-applicant"`` when the name is about a co-applicant (``co_applicant_sex``,
+    ``coborrower_race``), else ``""``."""
+    joined = "".join(words)
+    if "coapplicant" in joined or "coborrower" in joined or "coapp" in joined:
+        return "co-applicant"
+    if "co" in words and ({"applicant", "borrower", "app"} & set(words)):
+        return "co-applicant"
+    return ""
+
+
+def without_affixes(words: list[str]) -> list[str]:
+    """The words that carry meaning: no affixes, no person words."""
+    return [w for w in words if w not in AFFIXES and w not in PERSONS]

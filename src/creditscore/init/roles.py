@@ -1,0 +1,141 @@
+"""Columns that are not model inputs by their role: ids, dates, outcome leaks; and dates
+that are dates of birth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from creditscore.config import Scalar
+from creditscore.data.ingest import (
+    _fmt,
+    is_categorical_dtype,
+    is_numeric_dtype,
+    label_key,
+    parse_dates,
+)
+from creditscore.data.names import tokens
+from creditscore.evaluation.association import column_score, oof_rate, rank_auc
+
+__all__ = [
+    "birth_dates",
+    "date_check",
+    "id_reason",
+    "leakage_reason",
+    "spelling_note",
+]
+
+LEAKAGE_AUC = 0.97
+DATE_SHARE = 0.90
+ID_UNIQUE_SHARE = 0.95
+# Below this many rows a unique integer column may be an amount, not an id, unless its
+# name or its order says otherwise.
+ID_MIN_ROWS = 100
+_ID_TOKENS = frozenset({"id", "ids", "key", "uuid", "guid", "identifier"})
+#: Ages a date of birth gives at the application date (95 % of the rows in this range).
+ADULT_AGES = (18.0, 100.0)
+
+
+def leakage_reason(s: pd.Series, y: np.ndarray, positive: Scalar, negative: Scalar) -> str | None:
+    """A reason when the column alone gives the outcome away, else None."""
+    known = y >= 0
+    yk = y[known]
+    col = s[known]
+    if col.notna().all() and col.nunique() == 2:
+        table = pd.crosstab(col.map(label_key), yk)
+        if (table.gt(0).sum(axis=1) == 1).all() and (table.gt(0).sum(axis=0) == 1).all():
+            pairs = []
+            for value, row in table.iterrows():
+                label = positive if int(row.idxmax()) == 1 else negative
+                pairs.append(f"{_fmt(value)} = {_fmt(label)}")
+            return "leakage: a relabelling of the target (" + ", ".join(pairs) + ")"
+    score, codes = column_score(col, is_numeric_dtype(col))
+    if score is None:
+        if codes is None:
+            return None
+        score = oof_rate(codes, yk)
+    auc = rank_auc(yk, score)
+    if auc >= LEAKAGE_AUC:
+        return f"leakage: separates the target almost perfectly on its own (ROC-AUC {auc:.3f})"
+    return None
+
+
+def _is_integer_like(s: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return True
+    if pd.api.types.is_float_dtype(s.dtype):
+        values = s.dropna().to_numpy(dtype="float64")
+        return bool(len(values)) and bool(np.all(np.mod(values, 1) == 0))
+    return False
+
+
+def id_reason(s: pd.Series, name: str, n_rows: int, n_unique: int, n_present: int) -> str | None:
+    words = set(tokens(name))
+    named = bool(words & _ID_TOKENS)
+    textual = is_categorical_dtype(s) and not pd.api.types.is_bool_dtype(s.dtype)
+    integer = _is_integer_like(s)
+    unique = n_unique == n_rows and n_present == n_rows
+    if integer and unique:
+        values = s.to_numpy(dtype="float64")
+        steps = np.diff(values)
+        if n_rows > 1 and np.all(steps == 1):
+            return f"id-like: a row number ({_fmt(values[0])}..{_fmt(values[-1])})"
+        if n_rows >= ID_MIN_ROWS or named or np.all(steps > 0) or np.all(steps < 0):
+            return "id-like: unique for every row"
+    if textual and unique and n_rows > 1:
+        return "id-like: unique for every row"
+    if named and n_present and (integer or textual) and n_unique / n_present > ID_UNIQUE_SHARE:
+        share = 100.0 * n_unique / n_present
+        return f"id-like: named like an id and {share:.0f} % of its values are unique"
+    return None
+
+
+def spelling_note(s: pd.Series) -> str:
+    if not (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_object_dtype(s.dtype)):
+        return ""
+    raw = [v for v in s.dropna().unique() if isinstance(v, str)]
+    groups: dict[str, list[str]] = {}
+    for v in raw:
+        groups.setdefault(" ".join(v.split()).casefold(), []).append(v)
+    clashes = [g for g in groups.values() if len(g) > 1]
+    if not clashes:
+        return ""
+    n = sum(len(g) for g in clashes)
+    example = " / ".join(repr(v) for v in clashes[0][:3])
+    return f"; note: {n} spellings differ only by case/spaces (e.g. {example})"
+
+
+def date_check(s: pd.Series) -> tuple[bool, int]:
+    """(looks like dates, number of missing or unparseable values)."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return True, int(s.isna().sum())
+    if not (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_object_dtype(s.dtype)):
+        return False, 0
+    present = s.dropna()
+    if present.empty:
+        return False, 0
+    sample = pd.Series(present.unique()[:200])
+    _, bad = parse_dates(sample)
+    if float(bad.mean()) > 1.0 - DATE_SHARE:
+        return False, 0
+    _, bad = parse_dates(s)
+    share = 1.0 - float(bad.sum()) / len(present)
+    if share < DATE_SHARE:
+        return False, 0
+    return True, int(bad.sum()) + int(s.isna().sum())
+
+
+def birth_dates(s: pd.Series, applied: pd.Series) -> tuple[float, float] | None:
+    """(youngest, oldest) age when ``s`` looks like the applicants' dates of birth: dates
+    that lie 18 to 100 years before the application date ``applied`` on 95 % of the rows,
+    and spread over at least five years. None otherwise."""
+    born, _ = parse_dates(s)
+    at, _ = parse_dates(applied)
+    age = ((at - born).dt.days / 365.2425).dropna()
+    if len(age) < 10:
+        return None
+    lo, hi = ADULT_AGES
+    inside = float(((age >= lo) & (age <= hi)).mean())
+    if inside < 0.95 or float(age.quantile(0.9) - age.quantile(0.1)) < 5:
+        return None
+    return float(age.quantile(0.01)), float(age.quantile(0.99))

@@ -1,0 +1,53 @@
+"""One spelling rule for training and clients: the cleaner, the input schema and the API's
+request model agree on one canonical spelling per category."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from creditscore.data.schema import InputSchema
+from creditscore.features.preprocess import InputCleaner, canonical_spellings
+from creditscore.serving.schemas import application_model
+
+
+def frame() -> pd.DataFrame:
+    # the most common spelling carries a trailing space: it must not reach a reason text
+    housing = ["rent "] * 5 + ["Rent", "RENT", "own", "Own ", None]
+    return pd.DataFrame({"housing": housing, "income": [1.0] * 10, "ref": ["n/a"] + ["1"] * 9})
+
+
+def test_canonical_spelling_is_the_most_common_one_trimmed() -> None:
+    assert canonical_spellings(frame()["housing"]) == {"rent": "rent", "own": "own"}
+
+
+def test_cleaner_and_schema_agree() -> None:
+    X = frame()
+    cleaner = InputCleaner(["income"], ["housing"]).fit(X)
+    cleaned = set(cleaner.transform(X)["housing"].dropna())
+    schema = InputSchema.from_frame(X[["income", "housing"]], ["income"], ["housing"])
+    assert cleaned == set(schema.field("housing").categories or []) == {"rent", "own"}
+
+
+def test_the_request_model_folds_spellings_and_still_refuses_unknown_ones() -> None:
+    X = frame()
+    schema = InputSchema.from_frame(X[["income", "housing"]], ["income"], ["housing"])
+    model, names = application_model(schema)
+    attr = dict((name, a) for a, name in names)["housing"]
+    for spelling in ("rent", "RENT", "rent ", " Rent  "):
+        got = model.model_validate({"income": 1.0, "housing": spelling})
+        assert getattr(got, attr) == "rent"
+    with pytest.raises(ValidationError, match=r"Input should be"):
+        model.model_validate({"income": 1.0, "housing": "castle"})
+
+
+def test_special_codes_are_scored_as_missing_and_leave_the_range() -> None:
+    X = pd.DataFrame({"years": [1.0, 4.0, -999.0, 30.0], "ref": ["a", "b", "unknown", "a"]})
+    codes = {"years": [-999], "ref": ["unknown"]}
+    schema = InputSchema.from_frame(X, ["years"], ["ref"], special_codes=codes)
+    years = schema.field("years")
+    assert (years.minimum, years.maximum) == (1.0, 30.0)
+    assert years.is_special(-999.0)
+    assert schema.field("ref").categories == ["a", "b"]
+    assert schema.field("ref").is_special(" Unknown")
