@@ -9,8 +9,8 @@ process so that its peak memory is its own (resident memory of the process and a
 children, Spark's JVM and Python workers included, sampled every 50 ms):
 
 * ``ours pandas``: ``creditscore.batch.score_file`` (no reason codes; and, on
-  ``--reasons-rows`` rows, with 4 reason codes on declines and referrals: today through the
-  temporary reason-code adapter, ``creditscore/batch/_reasons.py``);
+  ``--reasons-rows`` rows, with 4 reason codes on declines and referrals, the Scorer's own
+  ``score_frame(..., reasons=4)``);
 * ``sklearn pipeline``: the bundle's fitted pipeline ``predict_proba`` and the policy, on
   the same 100k-row chunks read with ``iter_batches`` and written with ``ParquetWriter``;
 * ``mlflow.pyfunc``: the same bundle saved as an MLflow pyfunc model, ``predict`` on the

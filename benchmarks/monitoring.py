@@ -193,7 +193,8 @@ def decision_rows(bundle: Any, parquet: Path) -> Any:
 
 def fill_log(url: str, bundle: Any, parquet: Path) -> None:
     """1 M decisions through the real migrations; bulk-loaded (executemany / COPY)."""
-    from creditscore.serving.decisions import COLUMNS, make_engine, upgrade_schema
+    from creditscore.store.engine import make_engine, upgrade_schema
+    from creditscore.store.tables import COLUMNS
 
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -82,6 +82,16 @@ class ReasonCode:
         return asdict(self)
 
 
+#: The parts of one reason slot in a batch result, in column order.
+REASON_PARTS = ("code", "feature", "text", "contribution")
+
+
+def reason_column_names(k: int) -> list[str]:
+    """The batch result's reason columns for ``k`` slots, in order: ``reason_1_code``,
+    ``reason_1_feature``, ``reason_1_text``, ``reason_1_contribution``, ``reason_2_code``..."""
+    return [f"reason_{i}_{part}" for i in range(1, k + 1) for part in REASON_PARTS]
+
+
 def is_missing(v: Any) -> bool:
     """None, NaN or a pandas missing value (strings never are)."""
     if v is None:

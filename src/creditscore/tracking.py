@@ -44,6 +44,7 @@ from creditscore.bundle import library_versions
 from creditscore.exceptions import CreditScoreError
 
 if TYPE_CHECKING:
+    from creditscore.training.assess import FairnessOutcome
     from creditscore.training.train import CandidateResult, TrainingResult
 
 __all__ = [
@@ -455,7 +456,7 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
     metrics.update(
         {f"calibration_cv_log_loss_{k}": v for k, v in result.calibration.cv_log_loss.items()}
     )
-    metrics.update(_fairness_metrics(result.extras.get("fairness")))
+    metrics.update(_fairness_metrics(result.assessment.fairness))
     tags: dict[str, str] = {
         "creditscore.name": cfg.name,
         "creditscore.champion": champ.name,
@@ -480,12 +481,12 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
     return params, metrics, tags
 
 
-def _fairness_metrics(section: Any) -> dict[str, float]:
+def _fairness_metrics(fairness: FairnessOutcome | None) -> dict[str, float]:
     """``fairness_<group>_<metric>`` for every disparity of the training's fairness report."""
-    if not isinstance(section, dict) or not isinstance(section.get("report"), dict):
+    if fairness is None:
         return {}
     out: dict[str, float] = {}
-    for attr in section["report"].get("attributes", []):
+    for attr in fairness.report.to_dict().get("attributes", []):
         key = re.sub(r"[^0-9A-Za-z_]+", "_", str(attr["name"])).strip("_")
         for metric, d in (attr.get("metrics") or {}).items():
             value = d.get("value")
@@ -537,16 +538,25 @@ def log_training(
             c.log_dict(run_id, result.policy.summary(), "policy.json")
             for path in result.plots.values():
                 c.log_artifact(run_id, str(path), "plots")
-            fairness = result.extras.get("fairness") or {}
-            if fairness.get("report"):
+            fairness = result.assessment.fairness
+            if fairness is not None:
                 c.log_dict(
-                    run_id, {"gate": fairness.get("gate"), **fairness["report"]}, "fairness.json"
+                    run_id,
+                    {"gate": fairness.gate.to_dict(), **fairness.report.to_dict()},
+                    "fairness.json",
                 )
-            explanations = result.extras.get("explanations") or {}
-            if explanations.get("importance"):
-                c.log_dict(run_id, explanations["importance"], "explanations/importance.json")
-            for section in (fairness, explanations):
-                for path in (section.get("plots") or {}).values():
+            explanations = result.assessment.explanations
+            if explanations is not None:
+                c.log_dict(
+                    run_id,
+                    {
+                        "method": explanations.method,
+                        "rows": explanations.rows,
+                        "importance": explanations.importance,
+                    },
+                    "explanations/importance.json",
+                )
+                for path in explanations.plots.values():
                     c.log_artifact(run_id, str(path), "plots")
             if card_paths:
                 _log_card_files(c, run_id, card_paths)

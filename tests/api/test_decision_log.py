@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from creditscore.serving.app import create_app
-from creditscore.serving.decisions import DecisionLog, make_engine, migrations_path
+from creditscore.serving.decisions import DecisionLog
+from creditscore.store.engine import make_engine, migrations_path
 
 from .conftest import TestClient
 from .helpers import (

@@ -55,8 +55,8 @@ _RUNTIME = {"base", "config", "features", "data", "core"}
 #: part -> the parts it may import (itself always).
 ALLOWED: dict[str, set[str]] = {
     "base": set(),
-    "config": {"base"},
-    "features": {"base", "config"},
+    "features": {"base"},
+    "config": {"base", "features"},  # the config checks derived features' expressions
     "data": {"base", "config", "features"},
     "core": {"base", "data", "features"},
     "models": {"base", "config", "features"},

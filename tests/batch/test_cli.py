@@ -13,14 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from creditscore.batch import find_runs
-from creditscore.serving.decisions import (
-    SCORING_RUNS_TABLE,
-    TABLE_NAME,
-    VERSION_TABLE,
-    make_engine,
-    metadata,
-    upgrade_schema,
-)
+from creditscore.store.engine import make_engine, upgrade_schema
+from creditscore.store.tables import SCORING_RUNS_TABLE, TABLE_NAME, VERSION_TABLE, metadata
 
 from .conftest import write_parquet
 from .helpers import ID, portfolio

@@ -88,9 +88,15 @@ def test_output_columns(model: BatchModel, tmp_path: Path, db_url: str) -> None:
     assert list(rejects.columns) == ["file", "row", "id", "field", "value", "reason"]
     assert rejects.empty
 
-    # every row explained, on request
-    every = score_frame(frame.head(50), model, reasons=1, explain=True, id_column=ID)
-    assert every.scored["reason_1_code"].notna().all()
+    # every row explained, on request: approvals too, each with the codes decide() gives
+    # it (none where no feature raises the risk above the typical applicant's)
+    head = frame.head(50)
+    every = score_frame(head, model, reasons=1, explain=True, id_column=ID).scored
+    codes = every["reason_1_code"]
+    assert codes[every["decision"] == "approve"].notna().any()
+    for i, row in enumerate(head.drop(columns=[ID]).to_dict("records")):
+        wanted = model.scorer.decide(row, explain=True).reasons[:1]
+        assert ([] if pd.isna(codes.iloc[i]) else [codes.iloc[i]]) == [r.code for r in wanted]
 
 
 def test_csv_in_and_out_without_an_id(model: BatchModel, tmp_path: Path, db_url: str) -> None:

@@ -102,7 +102,8 @@ def test_training_uses_no_protected_input_and_the_card_says_so(project: dict[str
     assert years.minimum is not None
     assert years.minimum >= 0  # -999 is missing, not the range
     assert bundle.metadata["immutable"] == ["employment_years", "num_delinquencies"]
-    fairness = result.extras["fairness"]["report"]
+    assert result.assessment.fairness is not None
+    fairness = result.assessment.fairness.report.to_dict()
     race = next(a for a in fairness["attributes"] if a["name"] == "race")
     assert {g["group"] for g in race["groups"]} <= {
         "white",

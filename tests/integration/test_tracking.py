@@ -92,7 +92,7 @@ def test_parent_run_holds_config_data_metrics_and_artifacts(
         "fairness.json",
         "explanations",
     } <= top
-    extra = {n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]}
+    extra = set(trained.assessment.explanations.plots)
     assert extra >= {"shap_beeswarm"}  # fairness figures are drawn by the model card
     assert {Path(a).name for a in _artifacts(c, tracked.run_id, "plots")} == {
         f"{n}.png" for n in (*trained.plots, *extra)

@@ -150,18 +150,18 @@ def test_decisions_carry_reason_codes_for_declines_and_referrals(
 def test_training_explains_the_champion_and_checks_fairness(trained) -> None:  # type: ignore[no-untyped-def]
     from creditscore.reporting.fairness import verdict_lines
 
-    ex = trained.extras["explanations"]
-    assert ex["importance"][0]["mean_abs_contribution"] > 0
-    assert {"shap_beeswarm", "partial_dependence"} <= set(ex["plots"])
-    fair = trained.extras["fairness"]
-    assert [a["name"] for a in fair["report"]["attributes"]] == [
+    ex = trained.assessment.explanations
+    assert ex.importance[0]["mean_abs_contribution"] > 0
+    assert {"shap_beeswarm", "partial_dependence"} <= set(ex.plots)
+    fair = trained.assessment.fairness
+    assert [a.name for a in fair.report.attributes] == [
         "sex",
         "age_group",
         "foreign_worker",
     ]
-    assert fair["gate"]["mode"] == "warn"
-    assert fair["passed"] is True  # warn never blocks
-    assert verdict_lines(fair["gate"])[0].text.startswith("Fairness gate (warn)")
+    assert fair.gate.mode == "warn"
+    assert fair.passed is True  # warn never blocks
+    assert verdict_lines(fair.gate.to_dict())[0].text.startswith("Fairness gate (warn)")
     meta = trained.bundle.metadata
     assert meta["fairness"]["groups"][0]["name"] == "sex"
     assert "credit_amount" in meta["actionable"]
@@ -218,13 +218,14 @@ def test_a_blocking_fairness_gate_fails_on_a_violation(trained, tmp_path: Path) 
     cfg.fairness = cfg.fairness.model_copy(
         update={"mode": "block", "min_disparate_impact": 1.0, "n_boot": 50}
     )
-    result = replace(trained, config=cfg, bundle_path=tmp_path, extras={})
-    explain_and_check_fairness(result)
-    gate = result.extras["fairness"]["gate"]
-    assert gate["mode"] == "block"
-    assert gate["violations"] >= 1  # no two groups are approved at exactly the same rate
-    assert result.extras["fairness"]["passed"] is False
-    assert "cannot be promoted" in verdict_lines(gate)[0].text
+    result = replace(trained, config=cfg, bundle_path=tmp_path)
+    fairness = explain_and_check_fairness(result).fairness
+    assert fairness is not None
+    gate = fairness.gate
+    assert gate.mode == "block"
+    assert gate.violations >= 1  # no two groups are approved at exactly the same rate
+    assert fairness.passed is False
+    assert "cannot be promoted" in verdict_lines(gate.to_dict())[0].text
 
 
 # --------------------------------------------------------------------------- derived features

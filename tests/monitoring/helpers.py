@@ -125,7 +125,8 @@ def decision_records(
 
 def write_decisions(url: str, records: list[dict[str, Any]]) -> None:
     """Through the real engine builder, migrations and table (as the service writes)."""
-    from creditscore.serving.decisions import decisions_table, make_engine, upgrade_schema
+    from creditscore.store.engine import make_engine, upgrade_schema
+    from creditscore.store.tables import decisions_table
 
     engine = make_engine(url)
     try:

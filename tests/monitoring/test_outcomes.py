@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from creditscore.exceptions import DataError
 from creditscore.monitoring.outcomes import load_outcomes
-from creditscore.serving.decisions import make_engine, outcomes_table
+from creditscore.store.engine import make_engine
+from creditscore.store.tables import outcomes_table
 
 from .helpers import JAN_2024, decision_records, taiwan_pd, write_decisions
 

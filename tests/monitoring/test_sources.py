@@ -158,7 +158,7 @@ def test_decision_log_mistakes_are_named(taiwan_bundle, taiwan_split, tmp_path: 
     with pytest.raises(DataError, match="no decision log at"):
         DecisionLogSource(taiwan_bundle, url=url)
     assert not (tmp_path / "decisions.db").exists()  # looking created nothing
-    from creditscore.serving.decisions import make_engine
+    from creditscore.store.engine import make_engine
 
     make_engine(url).connect().close()  # an empty database
     with pytest.raises(DataError, match="has no decisions table"):

@@ -384,14 +384,14 @@ def test_global_explanations_and_lime(pipes: dict[str, Any], data: Any, tmp_path
     before = plt.get_fignums()
     out = global_explanations(bundle, X.iloc[:700], tmp_path, max_rows=150, top=2)
     assert plt.get_fignums() == before  # no pyplot state leaks
-    assert set(out["plots"]) == {"shap_beeswarm", "partial_dependence"}
-    assert all(p.is_file() and p.stat().st_size > 1000 for p in out["plots"].values())
-    assert out["html"].count("data:image/png;base64,") == 2
-    assert "| Loan duration |" in out["markdown"]
-    shares = [r["share"] for r in out["importance"]]
+    assert set(out.plots) == {"shap_beeswarm", "partial_dependence"}
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in out.plots.values())
+    assert "Loan duration" in {r["label"] for r in out.importance}
+    assert out.rows == 150
+    shares = [r["share"] for r in out.importance]
     assert shares == sorted(shares, reverse=True)
     assert abs(sum(shares) - 1) < 1e-9
-    assert out["importance"][0]["feature"] == "status_of_existing_checking_account"
+    assert out.importance[0]["feature"] == "status_of_existing_checking_account"
 
     lime = lime_explanation(bundle, X.iloc[800].to_dict(), X.iloc[:700], num_samples=500)
     assert lime["probability_of_default"] == pytest.approx(bundle.predict_proba(X.iloc[[800]])[0])

@@ -16,28 +16,36 @@ from creditscore.evaluation import card
 from creditscore.evaluation.importance import permutation_importance_batched
 from creditscore.evaluation.plots import PLOT_NAMES
 from creditscore.reporting import model_card
+from creditscore.training.assess import Assessment
 from creditscore.training.train import TrainingResult
 
 PNG = b"\x89PNG\r\n\x1a\n"
-NO_EXTRAS = {"fairness": None, "explanations": None}
 
 
 @pytest.fixture(scope="module")
 def context(trained: TrainingResult) -> dict[str, Any]:
-    """Card facts of the shared training, with a fairness result attached (computed once:
-    the permutation importance is the slow part)."""
+    """Card facts of the shared training with nothing assessed (no explanations, fairness
+    or proxies; computed once: the permutation importance is the slow part)."""
+    return card.card_context(replace(trained, assessment=Assessment()))
+
+
+@pytest.fixture(scope="module")
+def old_card(context: dict[str, Any], trained: TrainingResult) -> dict[str, Any]:
+    """The same facts as a card saved by an older version, whose fairness section was saved
+    ready-made (HTML, Markdown and plots) instead of as a report."""
+    png = base64.b64encode(trained.plots["roc"].read_bytes()).decode("ascii")
     fairness = {
         "html": '<p id="fairness-fragment">Approval-rate gap between groups: 0.031</p>',
-        "markdown": "Approval-rate gap between groups: 0.031",
-        "plots": {"approval_by_group": trained.plots["roc"]},
+        "markdown": "Approval-rate gap between groups: 0.031\n",
+        "plots": {"approval_by_group": png},
     }
-    return card.card_context(replace(trained, extras={"fairness": fairness}))
+    return {**context, "extras": {"fairness": fairness, "explanations": None}}
 
 
 @pytest.fixture(scope="module")
 def plain(context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("card")
-    return model_card.render_model_card({**context, "extras": NO_EXTRAS}, out)
+    return model_card.render_model_card(context, out)
 
 
 def _images(html: str) -> list[bytes]:
@@ -109,7 +117,9 @@ def test_card_shows_the_numbers_a_validator_checks(
 
 
 @pytest.mark.slow
-def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Path) -> None:
+def test_old_cards_sections_and_promotion_are_rendered(
+    old_card: dict[str, Any], tmp_path: Path
+) -> None:
     promotion = {
         "decision": "champion",
         "reason": "better AUC on the same rows",
@@ -124,6 +134,7 @@ def test_extras_and_promotion_are_rendered(context: dict[str, Any], tmp_path: Pa
             "brier_champion": 0.17,
         },
     }
+    context = old_card
     paths = model_card.render_model_card(context, tmp_path, version="4", promotion=promotion)
     html = paths["html"].read_text(encoding="utf-8")
     md = paths["markdown"].read_text(encoding="utf-8")
@@ -144,7 +155,7 @@ def test_context_round_trips_through_json(
     context: dict[str, Any], plain: dict[str, Path], tmp_path: Path
 ) -> None:
     saved = card.load_card_context(plain["context"])
-    assert saved == json.loads(json.dumps({**context, "extras": NO_EXTRAS}))
+    assert saved == json.loads(json.dumps(context))
     again = model_card.render_model_card(saved, tmp_path)
     assert again["html"].read_text(encoding="utf-8") == plain["html"].read_text(encoding="utf-8")
 
@@ -166,9 +177,9 @@ def test_batched_permutation_importance_equals_scikit_learns(german) -> None:  #
 def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     paths = model_card.build_model_card(trained, tmp_path)
     html = paths["html"].read_text()
-    extra = [n for key in ("fairness", "explanations") for n in trained.extras[key]["plots"]]
+    extra = list(trained.assessment.explanations.plots)
     assert "shap_beeswarm" in extra
-    attributes = trained.extras["fairness"]["report"]["attributes"]
+    attributes = trained.assessment.fairness.report.attributes
     # + the importance plot, one fairness figure per attribute (drawn by the card) and the
     # interactions of a tree champion
     interactions = "interactions" in trained.plots

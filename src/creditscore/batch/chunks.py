@@ -22,11 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from creditscore.batch import _reasons
 from creditscore.batch.model import BatchModel
 from creditscore.batch.result import ScoringOptions, Tally
 from creditscore.batch.validation import RowProblem, RowValidator
 from creditscore.exceptions import ConfigError
+from creditscore.reasons import reason_column_names
 
 __all__ = ["REJECT_SCHEMA", "SCORE_COLUMNS", "ChunkScorer", "ScoredChunk", "needed_columns"]
 
@@ -94,7 +94,7 @@ class ChunkScorer:
         self.validator = RowValidator(model.scorer, text=text)
         self.folder = folder
         taken = {name for name, _ in SCORE_COLUMNS} | set(MODEL_COLUMNS)
-        taken |= set(_reasons.reason_columns(options.reasons))
+        taken |= set(reason_column_names(options.reasons))
         fields: list[pa.Field] = []
         self.passthrough: list[str] = []
         if options.id_column:
@@ -114,7 +114,7 @@ class ChunkScorer:
         head = [pa.field(c, _plain_type(input_schema.field(c).type)) for c in self.passthrough]
         fields = head + fields if options.id_column else fields + head
         fields += [pa.field(n, t) for n, t in SCORE_COLUMNS]
-        for name in _reasons.reason_columns(options.reasons):
+        for name in reason_column_names(options.reasons):
             kind = pa.float64() if name.endswith("_contribution") else pa.string()
             fields.append(pa.field(name, kind))
         fields += [pa.field(n, pa.string()) for n in MODEL_COLUMNS]
@@ -140,8 +140,7 @@ class ChunkScorer:
             files = np.full(data.num_rows, file, dtype=object)
         n = data.num_rows
         checked = self.validator.check(data, known)
-        scored = _reasons.score_frame(
-            self.model.scorer,
+        scored = self.model.scorer.score_frame(
             checked.inputs,
             reasons=self.options.reasons,
             explain=self.options.explain,
@@ -159,7 +158,7 @@ class ChunkScorer:
                 arrays["file"] = pa.array(files if keep is None else files[keep], pa.string())
         for name, kind in SCORE_COLUMNS:
             arrays[name] = _column(scored[name], kind)
-        for name in _reasons.reason_columns(self.options.reasons):
+        for name in reason_column_names(self.options.reasons):
             arrays[name] = _column(scored[name], self.schema.field(name).type)
         for name, value in zip(MODEL_COLUMNS, self._constants, strict=True):
             arrays[name] = _constant(value, m)

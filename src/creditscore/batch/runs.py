@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from creditscore.batch.result import ScoringRun
 from creditscore.exceptions import ConfigError
-from creditscore.serving.decisions import make_engine, scoring_runs_table, upgrade_schema
+from creditscore.store.engine import make_engine, upgrade_schema
+from creditscore.store.tables import scoring_runs_table
 
 __all__ = ["RunRecorder", "find_runs"]
 

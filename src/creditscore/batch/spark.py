@@ -391,16 +391,3 @@ def _spark_schema() -> Any:
             StructField("tally", StringType()),
         ]
     )
-
-
-def main() -> None:
-    """``spark-submit .../creditscore/batch/spark.py IN OUT [options]``: ``creditscore
-    score --engine spark`` for clusters (spark-submit's master and resources apply)."""
-    from creditscore.cli import main as cli_main
-
-    sys.argv = [sys.argv[0], "score", *sys.argv[1:], "--engine", "spark"]
-    cli_main()
-
-
-if __name__ == "__main__":
-    main()

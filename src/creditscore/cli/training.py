@@ -115,15 +115,15 @@ def _print_training(result: Any) -> None:
     )
     print_path("Bundle:", result.bundle_path)
     print_path("Plots: ", result.bundle_path / "plots")
-    fairness = result.extras.get("fairness")
+    fairness = result.assessment.fairness
     if fairness:
-        gate = fairness["gate"]
-        colour = "green" if not gate["violations"] else ("red" if not gate["passed"] else "yellow")
+        gate = fairness.gate
+        colour = "green" if not gate.violations else ("red" if not gate.passed else "yellow")
         console.print(
-            f"[{colour}]Fairness gate ({gate['mode']}): {gate['violations']} violation(s)"
-            f"{'' if gate['passed'] else ', this version cannot be promoted'}[/{colour}]"
+            f"[{colour}]Fairness gate ({gate.mode}): {gate.violations} violation(s)"
+            f"{'' if gate.passed else ', this version cannot be promoted'}[/{colour}]"
         )
-        for line in gate["reasons"] + gate["notes"]:
+        for line in gate.reasons + gate.notes:
             console.print(f"  - {line}")
     console.print(f"Done in {result.seconds:.0f} s.")
 
@@ -205,8 +205,10 @@ def _track(result: Any) -> None:
     console.print("[dim]>[/dim] Writing the model card and logging to MLflow")
     card = build_model_card(result, result.bundle_path / "model_card")
     tracked = tracking.log_training(result, card_paths=card)
-    fairness = result.extras.get("fairness") or {}
-    outcome = registry.register_and_gate(tracked, result, fairness_ok=fairness.get("passed"))
+    fairness = result.assessment.fairness
+    outcome = registry.register_and_gate(
+        tracked, result, fairness_ok=fairness.passed if fairness else None
+    )
     console.print(("[green]" if outcome.promoted else "[yellow]") + outcome.message())
     print_path("Model card:", outcome.card_paths.get("html", card["html"]))
     console.print(

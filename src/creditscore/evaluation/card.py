@@ -27,6 +27,7 @@ from creditscore.exceptions import BundleError
 from creditscore.formatting import jsonable
 
 if TYPE_CHECKING:
+    from creditscore.training.assess import Assessment
     from creditscore.training.train import TrainingResult
 
 __all__ = ["CONTEXT_FILE", "FORMAT", "card_context", "load_card_context"]
@@ -104,34 +105,18 @@ def _members(result: TrainingResult) -> dict[str, dict[str, Any]]:
     }
 
 
-def _extra(raw: Any) -> dict[str, Any] | None:
-    if not isinstance(raw, Mapping):
-        return None
-    plots = {}
-    for name, path in (raw.get("plots") or {}).items():
-        data = _b64(path)
-        if data:
-            plots[str(name)] = data
-    # the card embeds the plots itself: drop the section's own image links (relative to
-    # the bundle's plots folder, they would not resolve from the card's folder)
-    markdown = "\n".join(
-        line for line in str(raw.get("markdown") or "").splitlines() if not line.startswith("![")
-    )
-    html_text = "\n".join(
-        line for line in str(raw.get("html") or "").splitlines() if not line.startswith("<img ")
-    )
+def _explanation_facts(assessment: Assessment) -> dict[str, Any] | None:
+    """The global explanation with its plots embedded, or why there is none."""
+    ex = assessment.explanations
+    if ex is None:
+        return {"error": assessment.explanations_error} if assessment.explanations_error else None
+    plots = {name: data for name, path in ex.plots.items() if (data := _b64(path))}
     return {
-        "html": html_text,
-        "markdown": markdown.rstrip() + "\n",
+        "intro": ex.intro,
+        "importance": ex.importance,
+        "method": ex.method,
         "plots": plots,
     }
-
-
-def _fairness_facts(raw: Any) -> dict[str, Any] | None:
-    """The fairness report and its gate, when fairness was assessed."""
-    if not isinstance(raw, Mapping) or not raw.get("report"):
-        return None
-    return {"report": raw["report"], "gate": raw.get("gate")}
 
 
 def card_context(result: TrainingResult) -> dict[str, Any]:
@@ -143,6 +128,8 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
         result.champion_result,
         result.policy,
     )
+    assessment = result.assessment
+    fairness = assessment.fairness
     meta = result.bundle.metadata
     idx_test = splits.test
     X_test = ds.X.iloc[idx_test][result.bundle.features]
@@ -266,11 +253,12 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
             "rows_label": importance_label,
         },
         "stability": _stability(result),
-        "extras": {k: _extra(result.extras.get(k)) for k in ("fairness", "explanations")},
-        # typed results of explain/fairness and init/proxies (reporting/fairness.py renders)
-        "fairness": _fairness_facts(result.extras.get("fairness")),
-        "proxies": result.extras.get("proxies"),
-        "protected": result.extras.get("protected"),
+        # typed results of training/assess.py (reporting/ renders them)
+        "explanations": _explanation_facts(assessment),
+        "fairness": fairness
+        and {"report": fairness.report.to_dict(), "gate": fairness.gate.to_dict()},
+        "proxies": assessment.proxies and assessment.proxies.to_dict(),
+        "protected": assessment.protected and assessment.protected.to_dict(),
         "reproducibility": {
             "library_versions": meta.get("library_versions") or {},
             "config_yaml": yaml.safe_dump(cfg.to_yaml_dict(), sort_keys=False),

@@ -16,11 +16,10 @@ pyplot's global state, so nothing leaks in a long training run or the server.
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,38 @@ from matplotlib.figure import Figure
 from creditscore.evaluation.plots import new_figure, render_pngs
 from creditscore.reasons import BASE_VALUE, Explainer, feature_label, is_missing
 
-__all__ = ["global_explanations", "lime_explanation"]
+__all__ = ["GlobalExplanation", "global_explanations", "lime_explanation"]
+
+
+@dataclass(frozen=True)
+class GlobalExplanation:
+    """What drives the model over a sample of applications: ``importance`` (one row per
+    feature, most important first: ``feature``, ``label``, ``mean_abs_contribution``,
+    ``share``, ``mean_contribution``, ``protected``), the PNG ``plots`` by name
+    (``shap_beeswarm``, ``partial_dependence``), the contribution ``method`` and its
+    ``description``, over ``rows`` applications."""
+
+    importance: list[dict[str, Any]]
+    plots: dict[str, Path]
+    method: str
+    description: str
+    rows: int
+
+    @property
+    def intro(self) -> str:
+        return (
+            f"Mean absolute contribution to the log-odds of bad over {self.rows} training "
+            f"applications; method: {self.description}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "importance": self.importance,
+            "plots": {k: str(v) for k, v in self.plots.items()},
+            "method": self.method,
+            "description": self.description,
+            "rows": self.rows,
+        }
 
 
 def _bundle_and_sample(
@@ -137,13 +167,12 @@ def global_explanations(
     max_rows: int = 500,
     seed: int = 0,
     explainer: Explainer | None = None,
-) -> dict[str, Any]:
+) -> GlobalExplanation:
     """Importance table, beeswarm and partial dependence plots, for the model card.
 
     ``result_or_bundle``: a ``TrainingResult`` (``X_sample`` then defaults to a sample of
     its training rows and ``out_dir`` to the bundle's ``plots`` folder) or a bundle.
-    Returns ``html`` (images embedded), ``markdown``, ``plots`` (name -> PNG path) and
-    ``importance`` (one dict per feature, most important first).
+    The plots are written to ``out_dir`` (PNG); the model card lays the result out.
     """
     bundle, X = _bundle_and_sample(result_or_bundle, X_sample, max_rows, seed)
     if out_dir is None and getattr(result_or_bundle, "bundle_path", None) is not None:
@@ -174,47 +203,14 @@ def global_explanations(
     )
     if pdp is not None:
         figures["partial_dependence"] = pdp
-    images, plots = render_pngs(figures, out_dir)
-    how = ex.description
-    intro = (
-        f"Mean absolute contribution to the log-odds of bad over {len(X)} training "
-        f"applications; method: {how}."
+    _, plots = render_pngs(figures, out_dir)
+    return GlobalExplanation(
+        importance=importance,
+        plots=plots,
+        method=ex.method,
+        description=ex.description,
+        rows=len(X),
     )
-    md = [
-        "### What drives the model",
-        "",
-        intro,
-        "",
-        "| feature | mean abs contribution | share |",
-        "|---|---|---|",
-    ]
-    md += [
-        f"| {r['label']} | {r['mean_abs_contribution']:.3f} | {r['share']:.1%} |"
-        for r in importance
-    ]
-    md.append("")
-    h = [
-        "<h3>What drives the model</h3>",
-        f"<p>{html.escape(intro)}</p>",
-        "<table><tr><th>feature</th><th>mean abs contribution</th><th>share</th></tr>",
-    ]
-    h += [
-        f"<tr><td>{html.escape(r['label'])}</td><td>{r['mean_abs_contribution']:.3f}</td>"
-        f"<td>{r['share']:.1%}</td></tr>"
-        for r in importance
-    ]
-    h.append("</table>")
-    for name, png in images.items():
-        b64 = base64.b64encode(png).decode("ascii")
-        h.append(f'<img alt="{name}" src="data:image/png;base64,{b64}"/>')
-        md.append(f"![{name}]({plots[name].name if name in plots else name + '.png'})")
-    return {
-        "html": "\n".join(h),
-        "markdown": "\n".join(md),
-        "plots": plots,
-        "importance": importance,
-        "method": ex.method,
-    }
 
 
 # ------------------------------------------------------------------------------ LIME

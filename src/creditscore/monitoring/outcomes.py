@@ -94,12 +94,8 @@ def load_outcomes(
     """Store the outcomes of ``path`` (ids in ``id_column``, labels in ``target``)."""
     import sqlalchemy as sa
 
-    from creditscore.serving.decisions import (
-        decisions_table,
-        make_engine,
-        outcomes_table,
-        upgrade_schema,
-    )
+    from creditscore.store.engine import make_engine, upgrade_schema
+    from creditscore.store.tables import decisions_table, outcomes_table
 
     p = Path(path).expanduser()
     if not p.is_file():

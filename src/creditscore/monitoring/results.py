@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from creditscore.serving.schemas import json_safe
+from creditscore.formatting import jsonable
 
 
 @dataclass(frozen=True)
@@ -230,4 +230,4 @@ class MonitoringReport:
             "thresholds": dict(self.thresholds),
             "notes": list(self.notes),
         }
-        return json_safe(out)
+        return jsonable(out)

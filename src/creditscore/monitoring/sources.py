@@ -383,7 +383,7 @@ class DecisionLogSource(Source):
     def __post_init__(self) -> None:
         import sqlalchemy as sa
 
-        from creditscore.serving.decisions import make_engine
+        from creditscore.store.engine import make_engine
 
         self.kind = "decisions"
         parsed = sa.engine.make_url(self.url) if "://" in self.url else None
@@ -415,7 +415,7 @@ class DecisionLogSource(Source):
             self._json_field = self.by  # checked on the first chunk
 
     def _filters(self) -> list[Any]:
-        from creditscore.serving.decisions import decisions_table as d
+        from creditscore.store.tables import decisions_table as d
 
         out = []
         if self.since is not None:
@@ -427,7 +427,7 @@ class DecisionLogSource(Source):
     def total_rows(self) -> int | None:
         import sqlalchemy as sa
 
-        from creditscore.serving.decisions import decisions_table as d
+        from creditscore.store.tables import decisions_table as d
 
         with self.engine.connect() as conn:
             return int(
@@ -439,7 +439,7 @@ class DecisionLogSource(Source):
     def empty_message(self) -> str:
         import sqlalchemy as sa
 
-        from creditscore.serving.decisions import decisions_table as d
+        from creditscore.store.tables import decisions_table as d
 
         with self.engine.connect() as conn:
             n, lo, hi = conn.execute(
@@ -454,8 +454,8 @@ class DecisionLogSource(Source):
     def _statement(self) -> Any:
         import sqlalchemy as sa
 
-        from creditscore.serving.decisions import decisions_table as d
-        from creditscore.serving.decisions import outcomes_table as o
+        from creditscore.store.tables import decisions_table as d
+        from creditscore.store.tables import outcomes_table as o
 
         cols = [
             sa.cast(d.c.created_at, sa.String).label("created_at"),

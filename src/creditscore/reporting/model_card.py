@@ -648,6 +648,32 @@ def _extra(ctx: dict[str, Any], key: str, what: str) -> list[Block]:
     return out
 
 
+def _explanations(c: dict[str, Any]) -> list[Block]:
+    """What drives the model: the importance table and its plots (or, on a card saved by
+    an older version, the section it saved ready-made)."""
+    ex = c.get("explanations")
+    if not ex:
+        return _extra(c, "explanations", "explanation")
+    if ex.get("error"):
+        return [Text(f"Not computed: {ex['error']}", "missing")]
+    rows = [
+        [r["label"], fmt(r["mean_abs_contribution"], 3), pct(r["share"])]
+        for r in ex.get("importance", [])
+    ]
+    out: list[Block] = [
+        Heading("What drives the model"),
+        Text(ex["intro"]),
+        Table(["feature", "mean abs contribution", "share"], rows),
+    ]
+    figures = [
+        Figure(data, name.replace("_", " "), f"explanations_{name}")
+        for name, data in (ex.get("plots") or {}).items()
+    ]
+    if figures:
+        out.append(Figures(figures))
+    return out
+
+
 def _fairness(c: dict[str, Any]) -> list[Block]:
     """The fairness section from the saved report (figures drawn here), or the section an
     older card saved ready-made."""
@@ -710,7 +736,7 @@ def card_page(
         ],
         "fairness": _fairness(c),
         "proxies": proxy_blocks(c.get("proxies")),
-        "explanations": _extra(c, "explanations", "explanation"),
+        "explanations": _explanations(c),
         "interactions": _interaction_blocks(c),
         "stability": [
             Text(f.stability_note(), "note"),

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from creditscore.exceptions import ScoringInputError
+from creditscore.formatting import jsonable
 from creditscore.scorer import Decision
 from creditscore.serving.decisions import build_record
 from creditscore.serving.deps import ClientDep, ServingState
@@ -38,7 +39,7 @@ from creditscore.serving.responses import (
     shown,
     validation_failure,
 )
-from creditscore.serving.schemas import BatchOut, DecisionOut, json_safe
+from creditscore.serving.schemas import BatchOut, DecisionOut
 
 router = APIRouter(tags=["decisions"])
 
@@ -74,7 +75,7 @@ def decision_payload(d: Decision) -> dict[str, Any]:
                 "code": str(r.code),
                 "feature": str(r.feature),
                 "text": str(r.text),
-                "value": json_safe(r.value),
+                "value": jsonable(r.value),
                 "contribution": float(r.contribution),
             }
             for r in d.reasons

@@ -13,9 +13,8 @@ take an exclusive ``flock``, and a replay first renames the spool to a private
 ``*.replaying`` file, which it keeps locked while it works, so a crashed replay is picked up
 again by whoever looks next. Shutdown drains the queue (to the database or the spool).
 
-The table is created and upgraded by the Alembic migrations in ``migrations/`` (``upgrade
-head`` runs before the first write); its version table is ``creditscore_decisions_version``
-so it can share a database with MLflow, which uses Alembic too.
+The table is defined in ``creditscore.store``, which creates and upgrades it with its Alembic
+migrations (``upgrade heads`` runs before the first write).
 """
 
 from __future__ import annotations
@@ -33,159 +32,17 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import Engine
 
-from creditscore.exceptions import ConfigError
+from creditscore.store.engine import make_engine, upgrade_schema
+from creditscore.store.tables import COLUMNS, decisions_table
 
 log = logging.getLogger("creditscore.serving.decisions")
-
-TABLE_NAME = "decisions"
-VERSION_TABLE = "creditscore_decisions_version"
-
-metadata = sa.MetaData()
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-decisions_table = sa.Table(
-    TABLE_NAME,
-    metadata,
-    sa.Column("request_id", sa.String(64), primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("application_id", sa.String(128), nullable=True, index=True),
-    sa.Column("endpoint", sa.String(16), nullable=False),
-    sa.Column("model_name", sa.String(200), nullable=False),
-    sa.Column("model_version", sa.String(200), nullable=False),
-    sa.Column("policy_version", sa.String(64), nullable=False),
-    sa.Column("probability_of_default", sa.Float, nullable=False),
-    sa.Column("score", sa.Integer, nullable=False),
-    sa.Column("risk_band", sa.String(64), nullable=False),
-    sa.Column("decision", sa.String(16), nullable=False),
-    sa.Column("reasons", JSONType, nullable=False),
-    sa.Column("inputs", JSONType, nullable=False),
-    sa.Column("latency_ms", sa.Float, nullable=False),
-)
-COLUMNS = tuple(c.name for c in decisions_table.columns)
-
-#: One row per batch run (``creditscore score``): what was scored with which model, the
-#: counts, and when; written by ``creditscore.batch.runs`` (migration 0003).
-SCORING_RUNS_TABLE = "scoring_runs"
-scoring_runs_table = sa.Table(
-    SCORING_RUNS_TABLE,
-    metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),  # running | completed | failed
-    sa.Column("engine", sa.String(16), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("seconds", sa.Float, nullable=True),
-    sa.Column("input_path", sa.String(1024), nullable=False),
-    sa.Column("input_bytes", sa.BigInteger, nullable=False),
-    sa.Column("input_checksum", sa.String(80), nullable=True),
-    sa.Column("output_path", sa.String(1024), nullable=False, index=True),
-    sa.Column("rejects_path", sa.String(1024), nullable=False),
-    sa.Column("model_name", sa.String(200), nullable=False),
-    sa.Column("model_version", sa.String(200), nullable=False),
-    sa.Column("model_source", sa.String(1024), nullable=False),
-    sa.Column("policy_version", sa.String(64), nullable=False),
-    sa.Column("rows_read", sa.BigInteger, nullable=False),
-    sa.Column("rows_scored", sa.BigInteger, nullable=False),
-    sa.Column("rows_rejected", sa.BigInteger, nullable=False),
-    sa.Column("approved", sa.BigInteger, nullable=False),
-    sa.Column("referred", sa.BigInteger, nullable=False),
-    sa.Column("declined", sa.BigInteger, nullable=False),
-    sa.Column("mean_pd", sa.Float, nullable=True),
-    sa.Column("options", JSONType, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("user_name", sa.String(200), nullable=False),
-    sa.Column("host", sa.String(200), nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-)
-
-#: Observed outcomes of decided applications, by application id (``creditscore outcomes``;
-#: migration 0002). A corrected label replaces the old one, which is kept in
-#: ``previous_bad`` with the time of the correction.
-outcomes_table = sa.Table(
-    "outcomes",
-    metadata,
-    sa.Column("application_id", sa.String(128), primary_key=True),
-    sa.Column("bad", sa.SmallInteger, nullable=False),
-    sa.Column("label", sa.String(128), nullable=False),
-    sa.Column("source", sa.String(500), nullable=False),
-    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("previous_bad", sa.SmallInteger, nullable=True),
-    sa.Column("corrections", sa.Integer, nullable=False, server_default="0"),
-)
-
-
-def migrations_path() -> Path:
-    return Path(str(resources.files("creditscore.serving") / "migrations"))
-
-
-def upgrade_schema(connection: Connection) -> None:
-    """Bring the decision log schema to the newest migrations (Alembic ``upgrade heads``:
-    every branch, so tables added side by side each get their migration)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_path()))
-    cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "heads")
-
-
-def _transactional_sqlite(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, open transactions: pysqlite runs DDL outside any
-    transaction, so a migration cut short by a failing disk would leave a table without its
-    version stamp ('table decisions already exists' for ever after). SQLAlchemy's documented
-    recipe for SQLite: disable pysqlite's own handling and emit BEGIN ourselves."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _no_pysqlite_transactions(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for the writer thread. SQLite opens a fresh connection per batch, so a
-    file that became unwritable (or writable again) is noticed at the next write."""
-    try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"CREDITSCORE_DATABASE_URL is not a database URL: {exc}") from None
-    try:
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 2})
-            _transactional_sqlite(engine)
-            return engine
-        if parsed.get_backend_name() == "postgresql":
-            return sa.create_engine(
-                parsed,
-                pool_size=2,
-                max_overflow=0,
-                pool_pre_ping=True,
-                connect_args={"connect_timeout": 3},
-            )
-    except ImportError as exc:
-        raise ConfigError(
-            f"the database driver for {parsed.drivername!r} is not installed ({exc}); "
-            "for PostgreSQL install creditscore[postgres] and use postgresql+psycopg://"
-        ) from None
-    raise ConfigError(
-        f"decision log database {parsed.get_backend_name()!r} is not supported; "
-        "use sqlite:///path/decisions.db or postgresql+psycopg://user@host/db"
-    )
 
 
 def _insert_statement(engine: Engine) -> Any:

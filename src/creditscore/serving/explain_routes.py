@@ -29,6 +29,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from creditscore.exceptions import CreditScoreError, ScoringInputError
+from creditscore.formatting import jsonable
 from creditscore.reasons import BASE_VALUE, Explainer
 from creditscore.scorer import Scorer
 from creditscore.serving.decision_routes import (
@@ -54,7 +55,6 @@ from creditscore.serving.responses import (
     problem,
     validation_failure,
 )
-from creditscore.serving.schemas import json_safe
 
 router = APIRouter(tags=["explanations"])
 
@@ -96,7 +96,7 @@ def _reason(r: Any) -> dict[str, Any]:
         "code": r.code,
         "feature": r.feature,
         "text": r.text,
-        "value": json_safe(r.value),
+        "value": jsonable(r.value),
         "contribution": float(r.contribution),
     }
 
@@ -217,7 +217,7 @@ async def explain(
             "contributions": [
                 {
                     "feature": f,
-                    "value": json_safe(values.get(f)),
+                    "value": jsonable(values.get(f)),
                     "contribution": c,
                     "protected": f in ex.sensitive,
                 }
@@ -234,7 +234,7 @@ async def explain(
         payload = await run_in_threadpool(work)
     except ScoringInputError as exc:
         return invalid(metrics, [scoring_problem(exc)])
-    return json_response(json_safe(payload))
+    return json_response(jsonable(payload))
 
 
 @router.post(
@@ -282,7 +282,7 @@ async def what_if(
             [problem("actionable", str(exc), "configuration")],
             "invalid_configuration",
         )
-    return json_response(json_safe(payload))
+    return json_response(jsonable(payload))
 
 
 @router.post(
@@ -369,4 +369,4 @@ async def fairness(body: FairnessIn, admitted: ClientDep) -> Response:
         return invalid(metrics, [problem("rows", str(exc), "data")], "cannot_assess")
     if isinstance(payload, list):
         return invalid(metrics, payload, "cannot_assess")
-    return json_response(json_safe(payload))
+    return json_response(jsonable(payload))

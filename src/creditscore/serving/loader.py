@@ -32,8 +32,9 @@ from creditscore.exceptions import (
     CreditScoreError,
     RegistryUnavailableError,
 )
+from creditscore.formatting import jsonable
 from creditscore.scorer import Scorer
-from creditscore.serving.schemas import application_model, json_safe
+from creditscore.serving.schemas import application_model
 
 log = logging.getLogger("creditscore.serving.loader")
 
@@ -112,7 +113,7 @@ def build_loaded(
     loaded_at = datetime.now(UTC).isoformat()
     policy = bundle.policy
     summary = policy.summary()
-    info = json_safe(
+    info = jsonable(
         {
             "name": bundle.name,
             "version": version,

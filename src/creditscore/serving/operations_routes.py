@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from creditscore.formatting import jsonable
 from creditscore.serving.deps import StateDep
 from creditscore.serving.metrics import CONTENT_TYPE
 from creditscore.serving.responses import QUERY_ERRORS, error_responses, json_response
-from creditscore.serving.schemas import HealthOut, ReadyOut, json_safe
+from creditscore.serving.schemas import HealthOut, ReadyOut
 
 router = APIRouter(tags=["operations"])
 ERRORS = error_responses(
@@ -48,7 +49,7 @@ async def ready(state: StateDep) -> Response:
     else:
         status = "ready"
     payload = {"status": status, "model": model, "registry": registry, "decision_log": log_status}
-    return json_response(json_safe(payload), 503 if status == "not_ready" else 200)
+    return json_response(jsonable(payload), 503 if status == "not_ready" else 200)
 
 
 @router.get(

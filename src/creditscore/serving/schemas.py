@@ -10,7 +10,6 @@ reach the model. Response models are static.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -270,18 +269,3 @@ class ReloadOut(BaseModel):
     previous_version: str | None
     version: str
     source: str
-
-
-def json_safe(value: Any) -> Any:
-    """Recursively replace non-finite floats (not valid JSON) with None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, str | int | bool) or value is None:
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return json_safe(value.item())
-    return str(value)

@@ -1,13 +1,14 @@
 """After training: global explanations, the fairness report of the champion, the possible
 proxies of protected attributes and what the model does with protected attributes.
 
-All go into ``TrainingResult.extras`` (the model card shows them; tracking logs them) and
-the fairness gate's verdict is what the registry applies at promotion
-(``extras["fairness"]["passed"]``: ``False`` only in ``block`` mode with a violation).
+All go into one typed :class:`Assessment` (``TrainingResult.assessment``): the model card
+shows it, tracking logs it, and the fairness gate's verdict is what the registry applies at
+promotion (``assessment.fairness.passed``: ``False`` only in ``block`` mode with a violation).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ import pandas as pd
 from creditscore.config import ProjectConfig
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness import (
+    FairnessReport,
+    GateResult,
     GroupSpec,
     TooManyGroupsError,
     configured_gate,
@@ -24,12 +27,37 @@ from creditscore.explain.fairness import (
     read_groups,
     training_frame,
 )
-from creditscore.explain.fairness.protected_use import protected_use
-from creditscore.explain.fairness.proxies import proxy_scores
-from creditscore.explain.global_ import global_explanations
+from creditscore.explain.fairness.protected_use import ProtectedUse, protected_use
+from creditscore.explain.fairness.proxies import ProxyReport, proxy_scores
+from creditscore.explain.global_ import GlobalExplanation, global_explanations
 
 if TYPE_CHECKING:
     from creditscore.training.train import TrainingResult
+
+
+@dataclass(frozen=True)
+class FairnessOutcome:
+    """The champion's fairness report and the gate's verdict on it."""
+
+    report: FairnessReport
+    gate: GateResult
+
+    @property
+    def passed(self) -> bool:
+        return self.gate.passed
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What training found out about the champion beyond its metrics. Each part is None
+    when it was not computed: ``explanations`` (with ``explanations_error`` saying why
+    not), ``proxies`` (no protected groups), ``fairness`` (not enabled or no groups)."""
+
+    explanations: GlobalExplanation | None = None
+    explanations_error: str | None = None
+    protected: ProtectedUse | None = None
+    proxies: ProxyReport | None = None
+    fairness: FairnessOutcome | None = None
 
 
 def fairness_groups(
@@ -56,43 +84,46 @@ def fairness_groups(
     return specs
 
 
-def explain_and_check_fairness(result: TrainingResult) -> None:
-    """Fill ``result.extras`` with ``explanations``, ``protected``, ``proxies`` and
-    ``fairness`` (when configured)."""
+def explain_and_check_fairness(result: TrainingResult) -> Assessment:
+    """Global explanations, what the model does with protected attributes, their proxies
+    and (when configured) the fairness report and gate of ``result``'s champion."""
     config = result.config
     plots = result.bundle_path / "plots"
+    explanations, error = None, None
     try:
-        result.extras["explanations"] = global_explanations(result, out_dir=plots)
+        explanations = global_explanations(result, out_dir=plots)
     except Exception as exc:  # an explainer that cannot read a model never stops training
         import warnings
 
         warnings.warn(f"no global explanations: {exc}", stacklevel=2)
-        result.extras["explanations"] = {"html": "", "markdown": f"Not computed: {exc}\n"}
+        error = str(exc)
     ds = result.dataset
-    result.extras["protected"] = protected_use(
+    protected = protected_use(
         result.bundle.features, config.sensitive, config.allow_sensitive_as_features, ds.X
-    ).to_dict()
+    )
+    partial = Assessment(explanations, error, protected)
     fc = config.fairness
     trained_at = str((result.bundle.metadata or {}).get("trained_at") or "")[:10] or None
     frame = training_frame(result)
     specs = fairness_groups(config, frame, trained_at)
     if not specs:
-        return
+        return partial
     labels = {}
     for spec in specs:
         try:
             labels[spec.name] = read_groups(frame, spec).labels.to_numpy()
         except TooManyGroupsError:
             continue
+    proxies = None
     if labels:
-        result.extras["proxies"] = proxy_scores(
+        proxies = proxy_scores(
             ds.X.reset_index(drop=True),
             ds.numeric,
             pd.DataFrame(labels),
             min_auc=fc.proxy_min_auc,
-        ).to_dict()
+        )
     if not fc.enabled:
-        return
+        return Assessment(explanations, error, protected, proxies)
     report = fairness_report_for(
         result,
         specs,
@@ -101,10 +132,4 @@ def explain_and_check_fairness(result: TrainingResult) -> None:
         min_group_size=fc.min_group_size,
     )
     gate = configured_gate(report, fc.model_dump())
-    # typed facts only: the model card draws the figures (reporting/fairness.py)
-    result.extras["fairness"] = {
-        "passed": gate.passed,
-        "gate": gate.to_dict(),
-        "report": report.to_dict(),
-        "plots": {},
-    }
+    return Assessment(explanations, error, protected, proxies, FairnessOutcome(report, gate))

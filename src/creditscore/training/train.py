@@ -54,7 +54,7 @@ from creditscore.evaluation.threshold import fit_policy
 from creditscore.features.preprocess import InputCleaner
 from creditscore.models.catalog import Context, get_candidates
 from creditscore.policy import DecisionPolicy
-from creditscore.training.assess import explain_and_check_fairness, fairness_groups
+from creditscore.training.assess import Assessment, explain_and_check_fairness, fairness_groups
 from creditscore.training.calibration import Calibration, calibrate, calibrate_responses
 from creditscore.training.tuning import TuningResult, folds, holdout_parts, tune
 
@@ -147,7 +147,8 @@ class TrainingResult:
     fit_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     error_analysis: ErrorAnalysis | None = None  # on the test split
     interactions: Interactions | None = None  # tree champions (or a blend's tree member)
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: explanations, protected-attribute use, proxies, fairness (training/assess.py)
+    assessment: Assessment = field(default_factory=Assessment)
 
     @property
     def champion_result(self) -> CandidateResult:
@@ -607,7 +608,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
         fit_rows=shipped.fit_rows,
     )
     progress.stage("Explaining the champion and checking fairness")
-    explain_and_check_fairness(result)
+    result.assessment = explain_and_check_fairness(result)
     progress.stage("Error analysis and feature interactions on the test split")
     analyse_errors(result)
     result.seconds = time.perf_counter() - start
@@ -623,7 +624,8 @@ def analyse_errors(result: TrainingResult, top: int = 3) -> None:
     p = result.bundle.predict_proba(X)
     cleaner = _first_cleaner(model)
     cleaned = cleaner.transform(X) if cleaner is not None else X
-    ranked = [r["feature"] for r in (result.extras.get("explanations") or {}).get("importance", [])]
+    explained = result.assessment.explanations
+    ranked = [r["feature"] for r in explained.importance] if explained else []
     features = [f for f in ranked if f in cleaned.columns][:top] or list(cleaned.columns[:top])
     ids = None if ds.ids is None else list(ds.ids.iloc[splits.test])
     rows = result.provenance.test if result.provenance else f"test ({len(y)} rows)"

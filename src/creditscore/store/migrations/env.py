@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
-from creditscore.serving.decisions import VERSION_TABLE, metadata
+from creditscore.store.tables import VERSION_TABLE, metadata
 
 config = context.config
 
