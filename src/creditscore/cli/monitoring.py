@@ -345,9 +345,8 @@ def retrain(
     input.
     """
     from creditscore.cli.common import project_config
-    from creditscore.cli.training import _print_training, _RichProgress, _track
+    from creditscore.cli.training import _print_training, _track, train_with_progress
     from creditscore.exceptions import DataFileError
-    from creditscore.training.train import train as run_training
 
     if not data.is_file():
         raise DataFileError(f"data file '{data}' not found; check the path")
@@ -360,14 +359,6 @@ def retrain(
             update={k: v for k, v in {"trials": trials, "seconds": seconds}.items() if v}
         )
     console.print(f"Retraining [bold]{cfg.name}[/bold] on {data} as a challenger")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        result = run_training(cfg, _RichProgress(bar))
+    result = train_with_progress(cfg)
     _print_training(result)
     _track(result)

@@ -40,6 +40,21 @@ class _RichProgress:
             )
 
 
+def train_with_progress(cfg: Any) -> Any:
+    """Train ``cfg`` with a progress bar per candidate and a line per stage."""
+    from creditscore.training.train import train as run_training
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        return run_training(cfg, _RichProgress(bar))
+
+
 def _print_training(result: Any) -> None:
     prov = result.provenance
     table = Table(title="Candidates: CV on train, then the validation set")
@@ -167,7 +182,6 @@ def train(
     only if it is not worse than the current champion on the same test rows.
     """
     from creditscore.cli.common import discover_config, project_config
-    from creditscore.training.train import train as run_training
 
     config = discover_config(config)
     cfg = project_config(config)
@@ -184,15 +198,7 @@ def train(
     console.print(
         f"Training [bold]{cfg.name}[/bold] on {source}; candidates: {', '.join(cfg.candidates)}"
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        result = run_training(cfg, _RichProgress(bar))
+    result = train_with_progress(cfg)
     _print_training(result)
     if track:
         _track(result)
