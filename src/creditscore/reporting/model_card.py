@@ -665,8 +665,12 @@ def _explanations(c: dict[str, Any]) -> list[Block]:
         Text(ex["intro"]),
         Table(["feature", "mean abs contribution", "share"], rows),
     ]
+    captions = {
+        "shap_beeswarm": "Each applicant's contribution per feature (colour: the value).",
+        "partial_dependence": "Calibrated PD as one input varies, the others as observed.",
+    }
     figures = [
-        Figure(data, name.replace("_", " "), f"explanations_{name}")
+        Figure(data, captions.get(name, name.replace("_", " ")), f"explanations_{name}")
         for name, data in (ex.get("plots") or {}).items()
     ]
     if figures:
