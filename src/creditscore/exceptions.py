@@ -49,3 +49,11 @@ class RegistryUnavailableError(CreditScoreError, ConnectionError):
 
 class BundleNotFoundError(BundleError, FileNotFoundError):
     """No model bundle at the given path (no such folder, or no bundle in it)."""
+
+
+class NotCompilableError(ModelError):
+    """The model, or a part of it, has no exact compiled form: score with the pipeline."""
+
+
+class TrackingError(CreditScoreError, RuntimeError):
+    """The tracking store could not be reached or refused what we logged."""

@@ -41,7 +41,7 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from creditscore.bundle import library_versions
-from creditscore.exceptions import CreditScoreError
+from creditscore.exceptions import CreditScoreError, TrackingError
 
 if TYPE_CHECKING:
     from creditscore.training.assess import FairnessOutcome
@@ -71,10 +71,6 @@ _MAX_PARAM = 6000
 _BATCH = 100
 _QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "git", "httpx")
 _env_lock = threading.RLock()
-
-
-class TrackingError(CreditScoreError, RuntimeError):
-    """The tracking store could not be reached or refused what we logged."""
 
 
 # --------------------------------------------------------------------------- settings

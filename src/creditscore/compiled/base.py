@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from creditscore.exceptions import ModelError
+from creditscore.exceptions import NotCompilableError
 
 #: Largest |compiled - pipeline| accepted by the self-check. Every step mirrors the
 #: library's arithmetic, so real differences are 0 or a few ulps; anything larger means
@@ -27,10 +27,6 @@ Values = Sequence[Any]  # one validated application, in schema order (float | st
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()
-
-
-class NotCompilableError(ModelError):
-    """The model, or a part of it, has no exact compiled form: score with the pipeline."""
 
 
 def executor() -> ThreadPoolExecutor:
