@@ -110,7 +110,7 @@ def _explanation_facts(assessment: Assessment) -> dict[str, Any] | None:
     ex = assessment.explanations
     if ex is None:
         return {"error": assessment.explanations_error} if assessment.explanations_error else None
-    plots = {name: data for name, path in ex.plots.items() if (data := _b64(path))}
+    plots = {name: base64.b64encode(png).decode("ascii") for name, png in ex.images.items()}
     return {
         "intro": ex.intro,
         "importance": ex.importance,

@@ -37,11 +37,13 @@ __all__ = ["GlobalExplanation", "global_explanations", "lime_explanation"]
 class GlobalExplanation:
     """What drives the model over a sample of applications: ``importance`` (one row per
     feature, most important first: ``feature``, ``label``, ``mean_abs_contribution``,
-    ``share``, ``mean_contribution``, ``protected``), the PNG ``plots`` by name
-    (``shap_beeswarm``, ``partial_dependence``), the contribution ``method`` and its
+    ``share``, ``mean_contribution``, ``protected``), the PNG ``images`` by name
+    (``shap_beeswarm``, ``partial_dependence``) and the files they were written to
+    (``plots``; none without an ``out_dir``), the contribution ``method`` and its
     ``description``, over ``rows`` applications."""
 
     importance: list[dict[str, Any]]
+    images: dict[str, bytes]
     plots: dict[str, Path]
     method: str
     description: str
@@ -203,9 +205,10 @@ def global_explanations(
     )
     if pdp is not None:
         figures["partial_dependence"] = pdp
-    _, plots = render_pngs(figures, out_dir)
+    images, plots = render_pngs(figures, out_dir)
     return GlobalExplanation(
         importance=importance,
+        images=images,
         plots=plots,
         method=ex.method,
         description=ex.description,
