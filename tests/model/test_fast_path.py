@@ -400,6 +400,29 @@ def test_contributions_of_a_row_alone_equal_the_row_in_a_batch(
         assert one == {**dict(zip(ex.features, alone.tolist(), strict=True)), BASE_VALUE: base}
 
 
+@pytest.mark.parametrize("candidate", ["random_forest", "xgboost", "catboost", "blend"])
+def test_one_rows_trees_split_between_two_threads_give_the_batchs_bits(
+    german_fit: Trained, candidate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One application's trees walked half by the caller and half by the helper thread
+    (forced here: the test models are below the size where it pays) equal the batch."""
+    from creditscore.compiled import base, contributions
+
+    scorer = german_fit.scorer(candidate, "sigmoid")
+    ex = scorer.explainer
+    assert ex is not None
+    rows = german_fit.test_rows.iloc[:60]
+    C = ex.contributions(rows)[list(ex.features)].to_numpy(dtype=np.float64)
+    names = german_fit.schema.names
+    monkeypatch.setattr(contributions, "SPLIT_MIN_COST", 0)
+    for split in (True, False):  # the helper thread, and the caller running both halves
+        monkeypatch.setattr(base, "SPLIT_ONE_ROW", split)
+        for i, application in enumerate(records(rows)):
+            valid = scorer.validate(application)
+            alone, _ = ex.explain_values([valid[n] for n in names])
+            np.testing.assert_array_equal(alone, C[i])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("candidate", ["lightgbm", "mlp", "blend"])
 def test_contributions_of_large_frames_in_parallel_chunks_are_the_same(

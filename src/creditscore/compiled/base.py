@@ -1,13 +1,14 @@
-"""Shared pieces of the compiled scoring package: errors, checks, the batch thread pool."""
+"""Shared pieces of the compiled scoring package: errors, checks, the thread pools."""
 
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from creditscore.exceptions import NotCompilableError
 
@@ -19,6 +20,8 @@ TOLERANCE = 1e-9
 PARALLEL_ROWS = 20_000
 #: Worker threads for batch scoring.
 THREADS = max(1, min(4, os.cpu_count() or 1))
+#: One application's reason codes are split between the caller and one helper thread.
+SPLIT_ONE_ROW = THREADS > 1
 #: A category no model saw in training (used to learn what "unseen" maps to).
 UNSEEN = "\x00creditscore-unseen\x00"
 
@@ -38,6 +41,77 @@ def executor() -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="creditscore-batch")
             _pool_pid = os.getpid()
         return _pool
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+class _Half:
+    """The second half of one row's work: run by whichever thread claims it first."""
+
+    __slots__ = ("claim", "done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.claim = threading.Lock()
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn()
+        except BaseException as exc:  # handed to the caller, which raises it
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_helper: queue.SimpleQueue[_Half] | None = None
+_helper_pid = 0
+
+
+def _helper_loop(tasks: queue.SimpleQueue[_Half]) -> None:
+    while True:
+        task = tasks.get()
+        if task.claim.acquire(blocking=False):
+            task.run()
+
+
+def _helper_queue() -> queue.SimpleQueue[_Half]:
+    """The queue of the one helper thread (started again in a forked child)."""
+    global _helper, _helper_pid
+    with _pool_lock:
+        if _helper is None or _helper_pid != os.getpid():
+            _helper = queue.SimpleQueue()
+            threading.Thread(
+                target=_helper_loop, args=(_helper,), name="creditscore-half", daemon=True
+            ).start()
+            _helper_pid = os.getpid()
+        return _helper
+
+
+def two_way(first: Callable[[], A], second: Callable[[], B] | None) -> tuple[A, B | None]:
+    """``(first(), second())``, the second on the helper thread while the caller runs the
+    first (both are numba kernels that release the GIL). If the helper has not started
+    the second by the time the first is done (a busy machine), the caller runs it too, so
+    a late helper never adds to the latency. Each half writes only its own result, so
+    where it ran never changes a bit."""
+    if second is None:
+        return first(), None
+    if not SPLIT_ONE_ROW:
+        return first(), second()
+    task = _Half(second)
+    _helper_queue().put(task)
+    a = first()
+    if task.claim.acquire(blocking=False):
+        task.run()
+    else:
+        task.done.wait()
+    if task.error is not None:
+        raise task.error
+    return a, task.result
 
 
 def exact_type(obj: Any, module: str, name: str) -> bool:

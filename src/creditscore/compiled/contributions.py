@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -48,7 +50,14 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
-from creditscore.compiled.base import PARALLEL_ROWS, THREADS, Values, executor, require
+from creditscore.compiled.base import (
+    PARALLEL_ROWS,
+    THREADS,
+    Values,
+    executor,
+    require,
+    two_way,
+)
 from creditscore.compiled.inputs import Frame, LinearEncoder
 from creditscore.compiled.linear import MLP, Logistic, tanh_sigmoid
 from creditscore.data.schema import InputSchema
@@ -57,6 +66,9 @@ from creditscore.data.schema import InputSchema
 PD_EPS = 1e-9
 #: Orders of the permutation game (each drawn once, then also walked backwards).
 N_PERMUTATIONS = 10
+#: One application's trees are split between two threads from this many nodes on
+#: (about 150 microseconds of walking; handing half to the other thread costs ~30).
+SPLIT_MIN_COST = 30_000
 
 LevelShares = Mapping[str, Mapping[Any, float]]
 
@@ -99,6 +111,30 @@ def to_log_odds(psi: np.ndarray, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return phi, base
 
 
+@dataclass(frozen=True)
+class Halves:
+    """One call's work cut in two for two threads, and how to join what they return.
+
+    ``join(first(), second())`` (``second`` None: ``join(first(), None)``) is the
+    contributions and base values. Batches run both halves in the calling thread; one
+    application runs them side by side. Either way each half adds its own trees into its
+    own buffer and the join adds the two, so the bits do not depend on where they ran.
+    """
+
+    first: Callable[[], Any]
+    second: Callable[[], Any] | None
+    join: Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]
+    cost: int = 0  # tree nodes (or leaves) the two halves walk: what splitting saves
+
+    def run(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both halves in the calling thread."""
+        return self.join(self.first(), None if self.second is None else self.second())
+
+
+def _first(a: Any, _: Any) -> Any:
+    return a
+
+
 class Game:
     """One model's contributions, into the columns of the whole model's feature list."""
 
@@ -119,8 +155,22 @@ class Game:
         """What the contributions of encoded rows add up to (with the base)."""
         raise NotImplementedError
 
+    def halves(self, X: np.ndarray) -> Halves:
+        """The work of explaining encoded rows, in two halves for two threads (a game
+        that does not split has no second half)."""
+        return Halves(partial(self.explain, X), None, _first)
+
+    def halves_one(self, values: Values) -> Halves:
+        """:meth:`halves` of one validated application."""
+        return self.halves(self.encode_one(values))
+
     def one(self, values: Values) -> tuple[np.ndarray, np.ndarray]:
-        return self.explain(self.encode_one(values))
+        """One application, its halves side by side (:func:`two_way`) when there are
+        enough trees for that to pay for the hand-over to the other thread."""
+        h = self.halves_one(values)
+        if h.second is None or h.cost < SPLIT_MIN_COST:
+            return h.run()
+        return h.join(*two_way(h.first, h.second))
 
     def many(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         return self.explain(self.encode_many(frame))
@@ -265,8 +315,14 @@ class TreeShapleyGame(Game):
             self.p_ref = float(kernel.proba(ref[None, :])[0])
         else:
             self.base = float(kernel.log_odds(ref[None, :])[0])
+        self.n_trees, self.mid = _halfway(g)
+        if g.oblivious is not None:  # leaves: a level parting x and r doubles the walk
+            self.cost = int(np.sum(np.left_shift(1, g.oblivious[0].astype(np.int64))))
+        else:
+            self.cost = len(g.nodes)
 
-    def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _phi(self, X: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Raw Shapley values of trees ``lo:hi`` (before the ensemble's scale and link)."""
         from creditscore.compiled import shapley
 
         g = self.game
@@ -274,28 +330,62 @@ class TreeShapleyGame(Game):
         if g.oblivious is not None:
             depth, start, leaf_start, feature, border, nan_bit, value = g.oblivious
             shapley.oblivious_shapley(
-                X, depth, start, leaf_start, feature, border, nan_bit, value, self.ref_bits,
-                self.owner, self.weights, phi,
+                X, depth[lo:hi], start[lo:hi], leaf_start[lo:hi], feature, border, nan_bit,
+                value, self.ref_bits[lo:hi], self.owner, self.weights, phi,
             )  # fmt: skip
         elif self.thresholds is not None:
             feature, threshold, left, right, flags, roots = self.thresholds
             shapley.threshold_tree_shapley(
-                X, feature, threshold, left, right, flags, roots, g.value, self.owner,
+                X, feature, threshold, left, right, flags, roots[lo:hi], g.value, self.owner,
                 self.pos, self.neg, phi,
             )  # fmt: skip
         else:
             shapley.tree_shapley(
-                X, g.nodes, g.roots, g.value, g.cat_bits, self.ref_left, self.owner,
+                X, g.nodes, g.roots[lo:hi], g.value, g.cat_bits, self.ref_left, self.owner,
                 self.pos, self.neg, phi,
             )  # fmt: skip
+        return phi
+
+    def _join(self, a: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        g = self.game
+        phi = a if b is None else a + b
         if g.mult != 1.0:
             phi *= g.mult
         if g.probability:
-            return to_log_odds(phi, np.full(X.shape[0], self.p_ref))
-        return phi, np.full(X.shape[0], self.base)
+            return to_log_odds(phi, np.full(phi.shape[0], self.p_ref))
+        return phi, np.full(phi.shape[0], self.base)
+
+    def halves(self, X: np.ndarray) -> Halves:
+        """The trees cut in two halves of about as many nodes."""
+        n_trees, mid = self.n_trees, self.mid
+        if mid in (0, n_trees):
+            return Halves(partial(self._phi, X, 0, n_trees), None, self._join)
+        return Halves(
+            partial(self._phi, X, 0, mid),
+            partial(self._phi, X, mid, n_trees),
+            self._join,
+            self.cost,
+        )
+
+    def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.halves(X).run()
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.kernel.log_odds(np.asarray(X, dtype=np.float64)))
+
+
+def _halfway(game: Any) -> tuple[int, int]:
+    """``(trees, mid)``: trees ``:mid`` hold about half the ensemble's nodes."""
+    if game.oblivious is not None:
+        n = len(game.oblivious[0])
+        return n, n // 2
+    roots = np.asarray(game.roots, dtype=np.int64)
+    n = len(roots)
+    if n < 2 or not bool(np.all(np.diff(roots) > 0)):
+        return n, n // 2
+    ends = np.append(roots[1:], len(game.nodes))
+    mid = int(np.searchsorted(np.cumsum(ends - roots), (len(game.nodes) - roots[0]) / 2))
+    return n, min(max(mid, 1), n - 1)
 
 
 def _orders(n_players: int, n_permutations: int, seed: int) -> np.ndarray:
@@ -367,8 +457,23 @@ class BlendGame(Game):
         total = sum(w for _, w in members)
         self.members = [(g, w / total) for g, w in members]
 
-    def one(self, values: Values) -> tuple[np.ndarray, np.ndarray]:
-        return self._combine([g.one(values) for g, _ in self.members], 1)
+    def halves_one(self, values: Values) -> Halves:
+        """Every member's first halves, then every member's second halves."""
+        parts = [g.halves_one(values) for g, _ in self.members]
+        if all(h.second is None for h in parts):
+            return Halves(lambda: [h.first() for h in parts], None, partial(self._join, parts))
+        return Halves(
+            lambda: [h.first() for h in parts],
+            lambda: [None if h.second is None else h.second() for h in parts],
+            partial(self._join, parts),
+            sum(h.cost for h in parts),
+        )
+
+    def _join(
+        self, parts: list[Halves], firsts: list[Any], seconds: list[Any] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rest = seconds if seconds is not None else [None] * len(parts)
+        return self._combine([h.join(a, b) for h, a, b in zip(parts, firsts, rest, strict=True)], 1)
 
     def many(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         return self._combine([g.many(frame) for g, _ in self.members], frame.n)
@@ -456,6 +561,9 @@ class PermutationGame(Game):
             Z = np.where(colmask[None, :, :], x[:, None, :], ref[None, :, :]).reshape(n * M, -1)
             p += w * proba(Z)
         return logit(p).reshape(n, M)
+
+    def halves_one(self, values: Values) -> Halves:
+        return Halves(partial(self.one, values), None, _first)
 
     def one(self, values: Values) -> tuple[np.ndarray, np.ndarray]:
         return self._explain([m[0](values) for m in self.members])
