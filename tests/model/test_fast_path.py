@@ -411,10 +411,10 @@ def test_one_rows_trees_split_between_two_threads_give_the_batchs_bits(
     scorer = german_fit.scorer(candidate, "sigmoid")
     ex = scorer.explainer
     assert ex is not None
+    monkeypatch.setattr(contributions, "SPLIT_MIN_COST", 0)
     rows = german_fit.test_rows.iloc[:60]
     C = ex.contributions(rows)[list(ex.features)].to_numpy(dtype=np.float64)
     names = german_fit.schema.names
-    monkeypatch.setattr(contributions, "SPLIT_MIN_COST", 0)
     for split in (True, False):  # the helper thread, and the caller running both halves
         monkeypatch.setattr(base, "SPLIT_ONE_ROW", split)
         for i, application in enumerate(records(rows)):

@@ -66,9 +66,13 @@ from creditscore.data.schema import InputSchema
 PD_EPS = 1e-9
 #: Orders of the permutation game (each drawn once, then also walked backwards).
 N_PERMUTATIONS = 10
-#: One application's trees are split between two threads from this many nodes on
-#: (about 150 microseconds of walking; handing half to the other thread costs ~30).
-SPLIT_MIN_COST = 30_000
+#: One application's work is split between two threads from this many estimated
+#: microseconds on (handing half to the other thread costs about 30).
+SPLIT_MIN_COST = 150.0
+#: Estimated microseconds per tree node (or oblivious leaf) of the Shapley walk, and per
+#: multiply-add of the MLP's permutation game, on one core (measured on German models).
+US_PER_NODE = 0.005
+US_PER_MULTIPLY_ADD = 0.0003
 
 LevelShares = Mapping[str, Mapping[Any, float]]
 
@@ -124,7 +128,7 @@ class Halves:
     first: Callable[[], Any]
     second: Callable[[], Any] | None
     join: Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]
-    cost: int = 0  # tree nodes (or leaves) the two halves walk: what splitting saves
+    cost: float = 0.0  # estimated microseconds of both halves: what splitting could save
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
         """Both halves in the calling thread."""
@@ -133,6 +137,10 @@ class Halves:
 
 def _first(a: Any, _: Any) -> Any:
     return a
+
+
+def _run_side(tasks: list[tuple[int, int, Any]]) -> list[tuple[int, int, Any]]:
+    return [(k, slot, fn()) for k, slot, fn in tasks]
 
 
 class Game:
@@ -165,11 +173,8 @@ class Game:
         return self.halves(self.encode_one(values))
 
     def one(self, values: Values) -> tuple[np.ndarray, np.ndarray]:
-        """One application, its halves side by side (:func:`two_way`) when there are
-        enough trees for that to pay for the hand-over to the other thread."""
+        """One application, its halves side by side (:func:`two_way`)."""
         h = self.halves_one(values)
-        if h.second is None or h.cost < SPLIT_MIN_COST:
-            return h.run()
         return h.join(*two_way(h.first, h.second))
 
     def many(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
@@ -317,9 +322,10 @@ class TreeShapleyGame(Game):
             self.base = float(kernel.log_odds(ref[None, :])[0])
         self.n_trees, self.mid = _halfway(g)
         if g.oblivious is not None:  # leaves: a level parting x and r doubles the walk
-            self.cost = int(np.sum(np.left_shift(1, g.oblivious[0].astype(np.int64))))
+            nodes = int(np.sum(np.left_shift(1, g.oblivious[0].astype(np.int64))))
         else:
-            self.cost = len(g.nodes)
+            nodes = len(g.nodes)
+        self.cost = nodes * US_PER_NODE
 
     def _phi(self, X: np.ndarray, lo: int, hi: int) -> np.ndarray:
         """Raw Shapley values of trees ``lo:hi`` (before the ensemble's scale and link)."""
@@ -356,10 +362,12 @@ class TreeShapleyGame(Game):
         return phi, np.full(phi.shape[0], self.base)
 
     def halves(self, X: np.ndarray) -> Halves:
-        """The trees cut in two halves of about as many nodes."""
+        """The trees cut in two halves of about as many nodes, if there are enough of
+        them (the same for one row and a batch, so both add the same numbers in the same
+        order)."""
         n_trees, mid = self.n_trees, self.mid
-        if mid in (0, n_trees):
-            return Halves(partial(self._phi, X, 0, n_trees), None, self._join)
+        if mid in (0, n_trees) or self.cost < SPLIT_MIN_COST:  # one walk, not worth two
+            return Halves(partial(self._phi, X, 0, n_trees), None, self._join, self.cost)
         return Halves(
             partial(self._phi, X, 0, mid),
             partial(self._phi, X, mid, n_trees),
@@ -426,6 +434,11 @@ class MLPGame(Game):
             self.ref, kernel.weights, kernel.biases, self.work
         )
         self.base = float(z_ref)
+        after_first = sum(w.size for w in kernel.weights[1:])
+        self.cost = len(self.orders) * len(players) * after_first * US_PER_MULTIPLY_ADD
+
+    def halves(self, X: np.ndarray) -> Halves:
+        return Halves(partial(self.explain, X), None, _first, self.cost)
 
     def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from creditscore.compiled import shapley
@@ -458,22 +471,37 @@ class BlendGame(Game):
         self.members = [(g, w / total) for g, w in members]
 
     def halves_one(self, values: Values) -> Halves:
-        """Every member's first halves, then every member's second halves."""
+        """The members' work on two sides of about equal cost: a member that splits puts
+        a half on each, one that does not goes whole to the lighter side. A blend too
+        cheap to split runs everything in the caller."""
         parts = [g.halves_one(values) for g, _ in self.members]
-        if all(h.second is None for h in parts):
-            return Halves(lambda: [h.first() for h in parts], None, partial(self._join, parts))
+        cost = sum(h.cost for h in parts)
+        sides: tuple[list[tuple[int, int, Any]], list[tuple[int, int, Any]]] = ([], [])
+        load = [0.0, 0.0]
+        for k, h in enumerate(parts):
+            if h.second is not None:
+                sides[0].append((k, 0, h.first))
+                sides[1].append((k, 1, h.second))
+                load[0] += h.cost / 2
+                load[1] += h.cost / 2
+            else:
+                side = 0 if load[0] <= load[1] or cost < SPLIT_MIN_COST else 1
+                sides[side].append((k, 0, h.first))
+                load[side] += h.cost
         return Halves(
-            lambda: [h.first() for h in parts],
-            lambda: [None if h.second is None else h.second() for h in parts],
+            partial(_run_side, sides[0]),
+            partial(_run_side, sides[1]) if sides[1] else None,
             partial(self._join, parts),
-            sum(h.cost for h in parts),
+            cost,
         )
 
     def _join(
-        self, parts: list[Halves], firsts: list[Any], seconds: list[Any] | None
+        self, parts: list[Halves], first: list[Any], second: list[Any] | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        rest = seconds if seconds is not None else [None] * len(parts)
-        return self._combine([h.join(a, b) for h, a, b in zip(parts, firsts, rest, strict=True)], 1)
+        got: list[list[Any]] = [[None, None] for _ in parts]
+        for k, slot, result in [*first, *(second or [])]:
+            got[k][slot] = result
+        return self._combine([h.join(a, b) for h, (a, b) in zip(parts, got, strict=True)], 1)
 
     def many(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         return self._combine([g.many(frame) for g, _ in self.members], frame.n)
