@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import ConfigOption, ModelPathOption, NameOption, VersionOption, fmt
+from creditscore.cli.common import ConfigOption, ModelOption, NameOption, VersionOption, fmt
 
 DECISIONS = "decisions"
 COLOURS = {"green": "green", "yellow": "yellow", "red": "bold red", "grey": "dim"}
@@ -51,7 +51,7 @@ def monitor(
             "probability_of_default), or 'decisions' for the decision log",
         ),
     ] = DECISIONS,
-    model: ModelPathOption = None,
+    model: ModelOption = None,
     version: VersionOption = None,
     since: Annotated[
         str | None, typer.Option(help="first day (YYYY-MM-DD or ISO date-time) to include")
@@ -95,6 +95,10 @@ def monitor(
     backtesting by risk band (Jeffreys, binomial, Hosmer-Lemeshow) as
     traffic lights; cohorts still waiting for outcomes get a label-free
     estimate (CBPE), marked as such.
+
+    The model: --model takes a bundle folder, models:/NAME/VERSION or
+    models:/NAME@ALIAS, as score --model does; without it, --version of
+    --name, else its champion.
 
     Exit code: 1 when a red alert fires, 0 otherwise (for schedulers); 2 on
     bad input. Thresholds: the monitoring section of --config, else those
@@ -262,7 +266,7 @@ def outcomes(
             help="load the ids the decision log knows even if some are unknown",
         ),
     ] = False,
-    model: ModelPathOption = None,
+    model: ModelOption = None,
     version: VersionOption = None,
     database: DatabaseOption = None,
     name: NameOption = None,
