@@ -90,7 +90,8 @@ def monitor(
     numbers, Jensen-Shannon for categories; KS / chi-square p-values shown,
     never used alone), missing-rate change, out-of-range and unseen-category
     rates, approval / refer / decline rates and mean PD; from the decision
-    log also volume and latency. Once outcomes are loaded (creditscore
+    log also volume, latency and failed requests (4xx / 5xx and the error
+    rate, errors / (decisions + errors)). Once outcomes are loaded (creditscore
     outcomes): AUC with its change against development, Gini, KS, Brier, and
     backtesting by risk band (Jeffreys, binomial, Hosmer-Lemeshow) as
     traffic lights; cohorts still waiting for outcomes get a label-free
@@ -174,9 +175,22 @@ def _bundle_thresholds(bundle: Any) -> Any:
     return monitoring_config(bundle)
 
 
+def _errors_text(e: Any) -> str:
+    """A cohort's failed requests: '12 (2.1%)' coloured by status; '-' when they cannot be
+    cut by this cohort, 'not recorded' for a log from before they were."""
+    if e is None:
+        return "-"
+    if not e.recorded:
+        return "[dim]not recorded[/]"
+    colour = STATUS_COLOURS.get(e.status, "white")
+    return f"[{colour}]{e.total:,} ({_pct(e.rate)})[/]"
+
+
 def _print_report(report: Any) -> None:
     table = Table(title="Cohorts", title_justify="left")
-    for col in ("cohort", "rows", "score PSI", "approve", "mean PD", "bad rate", "AUC", "verdict"):
+    ops = any(c.operations is not None for c in report.cohorts)
+    cols = ["cohort", "rows", "score PSI", "approve", "mean PD", "bad rate", "AUC"]
+    for col in [*cols, *(["errors"] if ops else []), "verdict"]:
         table.add_column(col, justify="left" if col in ("cohort", "verdict") else "right")
     estimated = False
     for c in [*report.cohorts, *([report.overall] if len(report.cohorts) > 1 else [])]:
@@ -188,6 +202,7 @@ def _print_report(report: Any) -> None:
             estimated = True
         pooled = c is report.overall
         verdict = "-" if pooled else c.verdict
+        errors = [_errors_text(c.operations.errors if c.operations else None)] if ops else []
         table.add_row(
             "all" if pooled else c.cohort,
             f"{c.n:,}",
@@ -196,6 +211,7 @@ def _print_report(report: Any) -> None:
             fmt(c.score.mean_pd, 3),
             bad,
             auc,
+            *errors,
             _light(verdict) if verdict != "-" else "-",
             style="dim" if pooled else None,
         )
