@@ -373,6 +373,18 @@ class MonitoringConfig(_Strict):
         default=0.05, gt=0, le=1, description="change in the approval rate (absolute) to watch"
     )
     approval_act: float = Field(default=0.10, gt=0, le=1)
+    error_rate_watch: float = Field(
+        default=0.01,
+        gt=0,
+        le=1,
+        description="share of scoring requests that failed (4xx and 5xx, of decisions plus "
+        "errors in the decision log) to watch",
+    )
+    error_rate_act: float = Field(default=0.05, gt=0, le=1)
+    server_error_rate_watch: float = Field(
+        default=0.001, gt=0, le=1, description="share of scoring requests that failed with a 5xx"
+    )
+    server_error_rate_act: float = Field(default=0.01, gt=0, le=1)
     yellow_confidence: float = Field(
         default=0.95, gt=0.5, lt=1, description="test confidence (1 - p) from which yellow"
     )
@@ -400,7 +412,10 @@ class MonitoringConfig(_Strict):
 
     @model_validator(mode="after")
     def _watch_below_act(self) -> MonitoringConfig:
-        for name in ("psi", "effect", "missing", "out_of_range", "unseen", "approval"):
+        for name in (
+            "psi", "effect", "missing", "out_of_range", "unseen", "approval", "error_rate",
+            "server_error_rate",
+        ):  # fmt: skip
             watch, act = getattr(self, f"{name}_watch"), getattr(self, f"{name}_act")
             if act < watch:
                 raise ValueError(f"monitoring.{name}_act ({act}) is below {name}_watch ({watch})")

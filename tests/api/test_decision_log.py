@@ -93,6 +93,34 @@ def test_a_full_queue_spools_instead_of_blocking(tmp_path: Path) -> None:
     assert sorted(sqlite_ids(tmp_path / "log.db")) == sorted(r["request_id"] for r in records)
 
 
+def test_request_errors_share_the_queue_and_the_spool(tmp_path: Path) -> None:
+    """Failed-request records take the decisions' path: queued, spooled when the queue is
+    full, replayed into their own table, and never duplicated by a second replay."""
+    from creditscore.serving.request_errors import build_error_record
+
+    log = new_log(tmp_path, queue_size=3)
+    problems = [{"field": "applications", "type": "missing"}]
+    errors = [build_error_record("/v1/decisions", 422, "invalid_request", problems, None, 1.0)
+              for _ in range(6)]  # fmt: skip
+    decisions = [record() for _ in range(4)]
+    for r in [x for pair in zip(errors, decisions, strict=False) for x in pair] + errors[4:]:
+        log.submit(r)  # writer not started: 3 queued, 7 spooled
+    assert log.stats()["spool_pending"] == 7
+    log.spool.append(errors[:2])  # already spooled once: replayed twice, stored once
+    log._refresh_pending()
+    log.start()
+    assert log.flush(10), log.stats()
+    log.close()
+    assert sorted(sqlite_ids(tmp_path / "log.db")) == sorted(r["request_id"] for r in decisions)
+    con = sqlite3.connect(tmp_path / "log.db")
+    try:
+        stored = con.execute("SELECT error_id, status_code, field FROM request_errors").fetchall()
+    finally:
+        con.close()
+    assert sorted(e for e, _, _ in stored) == sorted(r["error_id"] for r in errors)
+    assert {(status, field) for _, status, field in stored} == {(422, "applications")}
+
+
 def test_shutdown_flushes_everything(tmp_path: Path) -> None:
     log = new_log(tmp_path, flush_interval=5.0)
     log.start()

@@ -43,6 +43,7 @@ PART_OF = {
     "tracking": "governance",
     "registry": "governance",
     "pyfunc": "governance",
+    "model_ref": "governance",
     "store": "store",
     "monitoring": "monitoring",
     "serving": "serving",

@@ -81,3 +81,38 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> Path:
     for p in [path, *path.rglob("*")]:
         p.chmod(p.stat().st_mode & 0o755)
     return path
+
+
+def register_bundle(
+    bundle: ModelBundle,
+    bundle_path: Path,
+    tmp_path: Path,
+    name: str,
+    input_example: pd.DataFrame | None = None,
+) -> str:
+    """Register ``bundle`` (saved at ``bundle_path``) as version 1 of ``name``, alias
+    champion, in a real MLflow registry on a SQLite file under ``tmp_path``; its URI."""
+    from types import SimpleNamespace
+
+    from mlflow import MlflowClient
+
+    from creditscore.pyfunc import save_pyfunc
+    from creditscore.tracking import signature_for
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment(name, artifact_location=str(tmp_path / "artifacts"))
+    run = client.create_run(experiment)
+    model_dir = save_pyfunc(
+        bundle_path,
+        tmp_path / "pyfunc",
+        signature=signature_for(SimpleNamespace(bundle=bundle)),  # type: ignore[arg-type]
+        input_example=input_example,
+    )
+    client.log_artifacts(run.info.run_id, str(model_dir), "model")
+    client.create_registered_model(name)
+    version = client.create_model_version(
+        name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id
+    )
+    client.set_registered_model_alias(name, "champion", version.version)
+    return uri

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -13,35 +12,16 @@ from creditscore.bundle import ModelBundle
 from creditscore.exceptions import CreditScoreError
 
 from .conftest import write_parquet
-from .helpers import ID, portfolio
+from .helpers import ID, portfolio, register_bundle
 
 
 @pytest.mark.slow
 def test_scores_the_champion_of_the_registry(
     bundle: ModelBundle, bundle_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlflow import MlflowClient
-
-    from creditscore.pyfunc import save_pyfunc
-    from creditscore.tracking import signature_for
-
     monkeypatch.setenv("CREDITSCORE_CACHE", str(tmp_path / "cache"))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("batch", artifact_location=str(tmp_path / "artifacts"))
-    run = client.create_run(experiment)
-    model_dir = save_pyfunc(
-        bundle_path,
-        tmp_path / "pyfunc",
-        signature=signature_for(SimpleNamespace(bundle=bundle)),  # type: ignore[arg-type]
-        input_example=portfolio(3)[bundle.features],
-    )
-    client.log_artifacts(run.info.run_id, str(model_dir), "model")
-    client.create_registered_model("german-batch")
-    version = client.create_model_version(
-        "german-batch", f"{run.info.artifact_uri}/model", run_id=run.info.run_id
-    )
-    client.set_registered_model_alias("german-batch", "champion", version.version)
+    example = portfolio(3)[bundle.features]
+    uri = register_bundle(bundle, bundle_path, tmp_path, "german-batch", example)
 
     src = write_parquet(portfolio(2_000), tmp_path / "book.parquet")
     out = tmp_path / "scored.parquet"

@@ -15,8 +15,10 @@ import pytest
 from .helpers import JAN_2024, decision_records, write_decisions
 
 
-def cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CREDITSCORE_HOME": str(cwd), "COLUMNS": "120"}
+def cli(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CREDITSCORE_HOME": str(cwd), "COLUMNS": "120", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "creditscore.cli", *args],
         cwd=cwd,
@@ -192,6 +194,62 @@ def test_outcomes_loaded_twice_change_nothing_and_monitor_backtests(
     assert doc["cohorts"][0]["operations"]["volume"] > 0
 
 
+@pytest.mark.slow
+def test_monitor_takes_a_registry_uri_as_score_does(
+    german_model, german_rows, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from batch.helpers import register_bundle
+
+    uri = register_bundle(german_model.bundle, german_model.bundle_path, tmp_path, "german-mon")
+    env = {"CREDITSCORE_TRACKING_URI": uri, "CREDITSCORE_CACHE": str(tmp_path / "cache")}
+    path = tmp_path / "same.parquet"
+    german_rows.to_parquet(path)
+    by_folder = cli(
+        "monitor", "--model", str(german_model.bundle_path), "--current", str(path),
+        "--json", str(tmp_path / "folder.json"), cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert by_folder.returncode == 0, by_folder.stdout + by_folder.stderr
+    folder = json.loads((tmp_path / "folder.json").read_text())
+    for model, label in (
+        ("models:/german-mon@champion", "v1 (champion)"),
+        ("models:/german-mon/1", "v1"),
+        ("models:/german-mon/v1", "v1"),
+    ):
+        out = cli(
+            "monitor", "--model", model, "--current", str(path),
+            "--json", str(tmp_path / "registry.json"), cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"german-credit {label} on" in " ".join(out.stdout.split())
+        doc = json.loads((tmp_path / "registry.json").read_text())
+        assert doc["score"] == folder["score"]  # the same model, resolved from the registry
+    one_line_error(
+        cli("monitor", "--model", "models:/german-mon/latest", "--current", str(path),
+            cwd=tmp_path, env=env),
+        "the version of models:/NAME/VERSION is a number (got 'latest')",
+    )  # fmt: skip
+    one_line_error(
+        cli("monitor", "--model", "models:german-mon", "--current", str(path),
+            cwd=tmp_path, env=env),
+        "a registered model is models:/NAME/VERSION or models:/NAME@ALIAS",
+    )  # fmt: skip
+    one_line_error(
+        cli("monitor", "--model", "models:/nope@champion", "--current", str(path),
+            cwd=tmp_path, env=env),
+        "nope",
+    )  # fmt: skip
+    one_line_error(
+        cli("monitor", "--model", str(tmp_path / "no-such-bundle"), "--current", str(path),
+            cwd=tmp_path, env=env),
+        "is neither a bundle folder nor a registered model",
+    )  # fmt: skip
+    one_line_error(
+        cli("monitor", "--model", "models:/german-mon/1", "--version", "1",
+            "--current", str(path), cwd=tmp_path, env=env),
+        "give --model or --version, not both",
+    )  # fmt: skip
+
+
 def test_help_lists_the_monitoring_commands(tmp_path: Path) -> None:
     out = cli("--help", cwd=tmp_path)
     for command in ("monitor", "outcomes", "retrain"):
@@ -199,6 +257,7 @@ def test_help_lists_the_monitoring_commands(tmp_path: Path) -> None:
     text = cli("monitor", "--help", cwd=tmp_path).stdout
     for option in ("--current", "--since", "--until", "--by", "--out", "--json", "--model"):
         assert option in text
+    assert "models:/NAME/VERSION or models:/NAME@ALIAS" in " ".join(text.split())
     assert "Exit code" in text
 
 

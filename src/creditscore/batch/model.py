@@ -4,40 +4,21 @@
 version: ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``; without it, the champion of
 the configured model name. An alias is resolved to its version once, on the driver, so
 every executor of a run scores with the same version even if the alias moves meanwhile.
+Reading and resolving ``--model`` is :mod:`creditscore.model_ref`'s, shared with the other
+commands; this module adds the Scorer and what a run record says about the model.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from creditscore.bundle import ModelBundle
-from creditscore.exceptions import BundleError, ConfigError
+from creditscore.model_ref import ModelRef, parse_model_ref, resolve
 from creditscore.scorer import Scorer
 
 __all__ = ["BatchModel", "ModelRef", "load_model", "parse_model"]
-
-_REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/@]+)|@(?P<alias>[^/@]+))$")
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """A model another process can load: a bundle folder, or a registered version."""
-
-    path: str | None = None
-    name: str | None = None
-    version: str | None = None
-    alias: str | None = None
-    tracking_uri: str | None = None
-
-    @property
-    def label(self) -> str:
-        if self.path is not None:
-            return f"path:{self.path}"
-        at = f"/{self.version}" if self.version else f"@{self.alias}"
-        return f"models:/{self.name}{at}"
 
 
 @dataclass(frozen=True)
@@ -67,32 +48,9 @@ class BatchModel:
 
 
 def parse_model(model: str | Path | None, *, model_name: str | None = None) -> ModelRef:
-    """``--model`` as a :class:`ModelRef` (not loaded yet)."""
-    if model is None:
-        if model_name is None:
-            from creditscore.config import german_config
-            from creditscore.settings import get_settings
-
-            model_name = get_settings().model_name or german_config().name
-        return ModelRef(name=model_name, alias="champion")
-    text = str(model)
-    found = _REGISTERED.match(text)
-    if found:
-        version = found["version"]
-        if version is not None and version.lower().startswith("v"):
-            version = version[1:]
-        return ModelRef(name=found["name"], version=version, alias=found["alias"])
-    if text.startswith("models:"):
-        raise ConfigError(
-            f"--model {text!r}: a registered model is models:/NAME/VERSION or models:/NAME@ALIAS"
-        )
-    path = Path(text).expanduser()
-    if not path.is_dir():
-        raise BundleError(
-            f"--model {text!r} is neither a bundle folder nor a registered model "
-            "(models:/NAME/VERSION or models:/NAME@ALIAS)"
-        )
-    return ModelRef(path=str(path.resolve()))
+    """``--model`` as a :class:`ModelRef` (not loaded yet): :func:`creditscore.model_ref.
+    parse_model_ref`, the one reader of ``--model``."""
+    return parse_model_ref(model, model_name=model_name)
 
 
 def load_model(
@@ -113,20 +71,8 @@ def load_model(
         version = str(model.metadata.get("version") or "local")
         return BatchModel(model, _scorer(model, version, reasons), version, None)
     ref = model if isinstance(model, ModelRef) else parse_model(model, model_name=model_name)
-    if ref.path is not None:
-        bundle = ModelBundle.load(ref.path)
-        version = str(bundle.metadata.get("version") or Path(ref.path).name)
-        return BatchModel(bundle, _scorer(bundle, version, reasons), version, ref)
-    from creditscore import registry, tracking
-
-    uri = ref.tracking_uri or tracking.tracking_uri(tracking_uri)
-    assert ref.name is not None
-    got = registry.load_bundle(
-        ref.name, alias=ref.alias or registry.CHAMPION, version=ref.version, tracking_uri=uri
-    )
-    version = str(got.version)
-    pinned = ModelRef(name=ref.name, version=version, alias=ref.alias, tracking_uri=uri)
-    return BatchModel(got.bundle, _scorer(got.bundle, version, reasons), version, pinned)
+    got = resolve(ref, tracking_uri=tracking_uri)
+    return BatchModel(got.bundle, _scorer(got.bundle, got.version, reasons), got.version, got.ref)
 
 
 def _scorer(bundle: ModelBundle, version: str, reasons: bool) -> Scorer:

@@ -69,20 +69,37 @@ def model_name(name: str | None, config: Path | None) -> str:
     return str(project_config(config).name)
 
 
-ModelPathOption = Annotated[
-    Path | None,
-    typer.Option("--model", "-m", help="a bundle folder instead of a registered version"),
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="a bundle folder, models:/NAME/VERSION or models:/NAME@ALIAS (default: the "
+        "registry's champion of --name)",
+    ),
 ]
 
 
 def load_bundle(
-    version: str | None, model: Path | None, name: str | None, config: Path | None
+    version: str | None, model: str | Path | None, name: str | None, config: Path | None
 ) -> tuple[Any, str]:
-    """(bundle, version label): a bundle folder, a registered version, or the champion."""
-    from creditscore.bundle import ModelBundle
+    """(bundle, version label): ``--model`` (a bundle folder or a registry URI, read by
+    :mod:`creditscore.model_ref` as ``score --model`` is), else ``--version`` of the
+    registered model, else its champion."""
+    from creditscore.exceptions import ConfigError
+    from creditscore.model_ref import parse_model_ref, resolve
 
+    if model is not None and version is not None:
+        raise ConfigError(
+            f"give --model or --version, not both (--model {str(model)!r} --version "
+            f"{version!r}); a registered version is --model models:/NAME/VERSION"
+        )
     if model is not None:
-        return ModelBundle.load(model), f"bundle {model}"
+        ref = parse_model_ref(model)
+        got = resolve(ref)
+        if not ref.registered:
+            return got.bundle, f"bundle {model}"
+        return got.bundle, f"v{got.version}" + (f" ({ref.alias})" if ref.alias else "")
     from creditscore import registry
 
     loaded = registry.load_bundle(model_name(name, config), version=version)

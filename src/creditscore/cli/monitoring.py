@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import ConfigOption, ModelPathOption, NameOption, VersionOption, fmt
+from creditscore.cli.common import ConfigOption, ModelOption, NameOption, VersionOption, fmt
 
 DECISIONS = "decisions"
 COLOURS = {"green": "green", "yellow": "yellow", "red": "bold red", "grey": "dim"}
@@ -51,7 +51,7 @@ def monitor(
             "probability_of_default), or 'decisions' for the decision log",
         ),
     ] = DECISIONS,
-    model: ModelPathOption = None,
+    model: ModelOption = None,
     version: VersionOption = None,
     since: Annotated[
         str | None, typer.Option(help="first day (YYYY-MM-DD or ISO date-time) to include")
@@ -90,11 +90,16 @@ def monitor(
     numbers, Jensen-Shannon for categories; KS / chi-square p-values shown,
     never used alone), missing-rate change, out-of-range and unseen-category
     rates, approval / refer / decline rates and mean PD; from the decision
-    log also volume and latency. Once outcomes are loaded (creditscore
+    log also volume, latency and failed requests (4xx / 5xx and the error
+    rate, errors / (decisions + errors)). Once outcomes are loaded (creditscore
     outcomes): AUC with its change against development, Gini, KS, Brier, and
     backtesting by risk band (Jeffreys, binomial, Hosmer-Lemeshow) as
     traffic lights; cohorts still waiting for outcomes get a label-free
     estimate (CBPE), marked as such.
+
+    The model: --model takes a bundle folder, models:/NAME/VERSION or
+    models:/NAME@ALIAS, as score --model does; without it, --version of
+    --name, else its champion.
 
     Exit code: 1 when a red alert fires, 0 otherwise (for schedulers); 2 on
     bad input. Thresholds: the monitoring section of --config, else those
@@ -170,9 +175,22 @@ def _bundle_thresholds(bundle: Any) -> Any:
     return monitoring_config(bundle)
 
 
+def _errors_text(e: Any) -> str:
+    """A cohort's failed requests: '12 (2.1%)' coloured by status; '-' when they cannot be
+    cut by this cohort, 'not recorded' for a log from before they were."""
+    if e is None:
+        return "-"
+    if not e.recorded:
+        return "[dim]not recorded[/]"
+    colour = STATUS_COLOURS.get(e.status, "white")
+    return f"[{colour}]{e.total:,} ({_pct(e.rate)})[/]"
+
+
 def _print_report(report: Any) -> None:
     table = Table(title="Cohorts", title_justify="left")
-    for col in ("cohort", "rows", "score PSI", "approve", "mean PD", "bad rate", "AUC", "verdict"):
+    ops = any(c.operations is not None for c in report.cohorts)
+    cols = ["cohort", "rows", "score PSI", "approve", "mean PD", "bad rate", "AUC"]
+    for col in [*cols, *(["errors"] if ops else []), "verdict"]:
         table.add_column(col, justify="left" if col in ("cohort", "verdict") else "right")
     estimated = False
     for c in [*report.cohorts, *([report.overall] if len(report.cohorts) > 1 else [])]:
@@ -184,6 +202,7 @@ def _print_report(report: Any) -> None:
             estimated = True
         pooled = c is report.overall
         verdict = "-" if pooled else c.verdict
+        errors = [_errors_text(c.operations.errors if c.operations else None)] if ops else []
         table.add_row(
             "all" if pooled else c.cohort,
             f"{c.n:,}",
@@ -192,6 +211,7 @@ def _print_report(report: Any) -> None:
             fmt(c.score.mean_pd, 3),
             bad,
             auc,
+            *errors,
             _light(verdict) if verdict != "-" else "-",
             style="dim" if pooled else None,
         )
@@ -262,7 +282,7 @@ def outcomes(
             help="load the ids the decision log knows even if some are unknown",
         ),
     ] = False,
-    model: ModelPathOption = None,
+    model: ModelOption = None,
     version: VersionOption = None,
     database: DatabaseOption = None,
     name: NameOption = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from creditscore.cli.app import app, console, err_console
-from creditscore.cli.common import ConfigOption, NameOption, fmt
+from creditscore.cli.common import ConfigOption, ModelOption, NameOption, fmt
 
 
 class _Bar:
@@ -119,15 +119,7 @@ def score(
             "suffix (a folder of Parquet parts)"
         ),
     ],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="a bundle folder, models:/NAME/VERSION or models:/NAME@ALIAS "
-            "(default: the registry's champion)",
-        ),
-    ] = None,
+    model: ModelOption = None,
     engine: Annotated[
         str, typer.Option("--engine", help="pandas (this machine) or spark")
     ] = "pandas",

@@ -413,6 +413,16 @@ class Accumulator:
             counter.add(codes, k, frame[name] if name in frame.columns else None)
         self.rows += len(chunk)
 
+    def ensure(self, labels: list[str]) -> None:
+        """Make ``labels`` cohorts even if no row of theirs was added (a period whose every
+        request failed has errors but no decisions)."""
+        if labels:
+            self._codes(np.asarray(labels, dtype=object))
+
+    def count(self, label: str) -> int:
+        """Rows added to the cohort ``label``."""
+        return int(self.score.psi[self._index[label]].sum())
+
     # ------------------------------------------------------------------ snapshots
     def cohort(self, label: str) -> tuple[ScoreCounts, dict[str, Any]]:
         i = self._index[label]

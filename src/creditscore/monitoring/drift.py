@@ -38,6 +38,7 @@ from creditscore.monitoring.results import (
     DecisionMix,
     FeatureDrift,
     Operations,
+    RequestErrors,
     ScoreDrift,
 )
 from creditscore.monitoring.thresholds import (
@@ -311,8 +312,9 @@ def decision_mix(
     )
 
 
-def operations(counts: ScoreCounts) -> Operations | None:
-    if not counts.has_latency:
+def operations(counts: ScoreCounts, errors: RequestErrors | None = None) -> Operations | None:
+    """Volume and latency percentiles of logged decisions, with the failed requests."""
+    if not counts.has_latency and errors is None:
         return None
     hist = counts.latency
     total = int(hist.sum())
@@ -330,5 +332,5 @@ def operations(counts: ScoreCounts) -> Operations | None:
         latency_p50_ms=quantile(0.50),
         latency_p95_ms=quantile(0.95),
         latency_p99_ms=quantile(0.99),
-        errors=None,
+        errors=errors,
     )

@@ -21,15 +21,17 @@ from creditscore.monitoring.counts import Accumulator, Chunk
 from creditscore.monitoring.drift import decision_mix, feature_drift, operations, score_drift
 from creditscore.monitoring.performance import estimate, observed
 from creditscore.monitoring.reference import Reference
+from creditscore.monitoring.request_errors import ErrorCounter, request_errors
 from creditscore.monitoring.results import (
     Alert,
     CohortResult,
     ModelInfo,
     MonitoringReport,
     Performance,
+    RequestErrors,
     SourceInfo,
 )
-from creditscore.monitoring.sources import PERIODS, Source
+from creditscore.monitoring.sources import ERROR_COHORTS, PERIODS, Source
 from creditscore.monitoring.thresholds import (
     GREY,
     LIGHT_OF_STATUS,
@@ -114,7 +116,14 @@ def run(
             on_chunk(len(chunk))
     if acc.rows == 0:
         raise DataError(source.empty_message())
-    return summarise(acc, reference, config, bundle, source, model_version)
+    errors = None
+    if source.errors_recorded is not None:
+        errors = ErrorCounter(source.errors_recorded)
+        for error_chunk in source.error_chunks():
+            errors.add(error_chunk)
+        if source.by in ERROR_COHORTS:
+            acc.ensure(errors.labels)  # a cohort whose every request failed is still one
+    return summarise(acc, reference, config, bundle, source, model_version, errors)
 
 
 def _cohort(
@@ -124,6 +133,7 @@ def _cohort(
     config: MonitoringConfig,
     pooled: bool,
     mature: list[str] | None = None,
+    errors: RequestErrors | None = None,
 ) -> CohortResult:
     """One cohort's results; pooled: every cohort's drift, and the performance of the
     cohorts whose outcomes have matured (``mature``) when there are any."""
@@ -141,13 +151,15 @@ def _cohort(
     ]
     if perf is not None:
         lights.append(perf.light)
+    if errors is not None:
+        lights.append(LIGHT_OF_STATUS[errors.status])
     return CohortResult(
         cohort=label,
         n=score_counts.n,
         score=score,
         features=features,
         decisions=mix,
-        operations=operations(score_counts),
+        operations=operations(score_counts, errors),
         performance=perf,
         estimate=estimate(reference, score_counts),
         verdict=worst_light(lights),
@@ -165,11 +177,22 @@ def summarise(
     bundle: Any,
     source: Source,
     model_version: str,
+    errors: ErrorCounter | None = None,
 ) -> MonitoringReport:
     labels = _order(acc.labels, source.by)
-    cohorts = [_cohort(label, acc, reference, config, False) for label in labels]
+
+    def errors_of(cohort: str | None, decisions: int) -> RequestErrors | None:
+        if errors is None or (cohort is not None and source.by not in ERROR_COHORTS):
+            return None
+        kinds = errors.kinds(None if cohort is None else [cohort])
+        return request_errors(kinds, decisions, config, errors.recorded)
+
+    cohorts = [
+        _cohort(label, acc, reference, config, False, None, errors_of(label, acc.count(label)))
+        for label in labels
+    ]
     mature = [c.cohort for c in cohorts if c.performance is not None and c.performance.mature]
-    overall = _cohort(POOLED, acc, reference, config, True, mature)
+    overall = _cohort(POOLED, acc, reference, config, True, mature, errors_of(None, acc.rows))
     alerts: list[Alert] = []
     for c in cohorts:
         alerts += cohort_alerts(c, config)
@@ -276,7 +299,30 @@ def cohort_alerts(c: CohortResult, config: MonitoringConfig) -> list[Alert]:
             )
     if c.performance is not None:
         out += performance_alerts(c.performance, c.cohort)
+    errors = c.operations.errors if c.operations is not None else None
+    level = _level(errors.status) if errors is not None else None
+    if level and errors is not None and errors.rate is not None:
+        out.append(Alert(level, "errors", c.cohort, error_message(errors, c.n, config, level)))
     return out
+
+
+def error_message(
+    errors: RequestErrors, decisions: int, config: MonitoringConfig, level: str
+) -> str:
+    """What an error alert says: the rates against their thresholds, the commonest kind."""
+    band = "act" if level == RED else "watch"
+    limit = config.error_rate_act if level == RED else config.error_rate_watch
+    server_limit = config.server_error_rate_act if level == RED else config.server_error_rate_watch
+    text = (
+        f"{errors.total:,} of {decisions + errors.total:,} scoring requests failed "
+        f"({100 * (errors.rate or 0.0):.1f}%: {errors.client:,} 4xx, {errors.server:,} 5xx; "
+        f"{band}: >= {100 * limit:g}% of requests or >= {100 * server_limit:g}% 5xx)"
+    )
+    if errors.top:
+        k = errors.top[0]
+        where = f" {k.field}" if k.field else ""
+        text += f"; most often {k.status_code} {k.kind}{where} ({k.count:,})"
+    return text
 
 
 def performance_alerts(perf: Performance, cohort: str) -> list[Alert]:

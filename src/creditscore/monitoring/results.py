@@ -86,6 +86,30 @@ class DecisionMix:
 
 
 @dataclass(frozen=True)
+class ErrorKind:
+    """One kind of failed request and how often it happened."""
+
+    status_code: int
+    kind: str  # the problem's type (missing, float_parsing, ...) or the exception's class
+    field: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class RequestErrors:
+    """Scoring requests the service refused (4xx) or failed (5xx), beside its decisions."""
+
+    recorded: bool  # False: a decision log from before errors were recorded (migration 0004)
+    client: int  # 4xx
+    server: int  # 5xx
+    total: int
+    rate: float | None  # errors / (decisions + errors)
+    server_rate: float | None  # 5xx / (decisions + errors)
+    status: str  # stable | watch | act | insufficient
+    top: list[ErrorKind] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Operations:
     """What the decision log says about the service (decision-log sources only)."""
 
@@ -93,7 +117,7 @@ class Operations:
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_p99_ms: float | None
-    errors: int | None  # refused requests are not in the log: see /metrics
+    errors: RequestErrors | None  # None: errors cannot be cut by this cohort (see the notes)
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,15 @@ from creditscore.data.ingest import (
 )
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
+from creditscore.monitoring.request_errors import ErrorChunk
 
 PERIODS = ("month", "week")
 ALL = "all"
 PD_COLUMN = "probability_of_default"
 #: Decision-log columns a run can be cut by (besides the periods and input fields).
 LOG_COLUMNS = ("endpoint", "model_name", "model_version", "policy_version", "risk_band", "decision")
+#: Cohorts a failed request can be placed in (it has no decision, band or inputs).
+ERROR_COHORTS = (ALL, *PERIODS, "endpoint", "model_name", "model_version", "policy_version")
 
 
 def parse_when(value: str | datetime | None, name: str, *, end: bool = False) -> datetime | None:
@@ -142,6 +145,15 @@ class Source:
 
     def chunks(self) -> Iterator[Chunk]:
         raise NotImplementedError
+
+    @property
+    def errors_recorded(self) -> bool | None:
+        """Whether failed requests were recorded (None: this source has none to record)."""
+        return None
+
+    def error_chunks(self) -> Iterator[ErrorChunk]:
+        """Failed requests, with their cohort label (only a decision log has them)."""
+        return iter(())
 
     def empty_message(self) -> str:
         return f"no rows to monitor in {self.description}"
@@ -410,6 +422,18 @@ class DecisionLogSource(Source):
                 "(set CREDITSCORE_DATABASE_URL or --database to the service's log)"
             )
         self.has_outcomes = "outcomes" in tables
+        self.has_errors = "request_errors" in tables
+        if not self.has_errors:
+            self.notes.append(
+                "this decision log predates the recording of failed requests (migration "
+                "0004, applied when the service next starts): errors are not recorded"
+            )
+        elif self.by not in ERROR_COHORTS:
+            self.notes.append(
+                f"failed requests have no {self.by!r} (they got no decision), so errors are "
+                f"counted for all cohorts together only; cut by {', '.join(ERROR_COHORTS)} "
+                "to see them per cohort"
+            )
         self._json_field: str | None = None
         if self.by not in (ALL, *PERIODS, *LOG_COLUMNS):
             self._json_field = self.by  # checked on the first chunk
@@ -536,6 +560,54 @@ class DecisionLogSource(Source):
                         decisions=np.asarray(cols[2], dtype=object),
                         outcome=outcome,
                         latency_ms=np.asarray(cols[3], dtype=float),
+                    )
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataError(f"cannot read the {self.description}: {_first_line(exc)}") from None
+        finally:
+            self.engine.dispose()
+
+    @property
+    def errors_recorded(self) -> bool | None:
+        return self.has_errors
+
+    def error_chunks(self) -> Iterator[ErrorChunk]:
+        """The logged failed requests in the date range, in chunks; cohorts as the
+        decisions' (every failed request in one cohort when it cannot be cut by ``by``)."""
+        import sqlalchemy as sa
+
+        from creditscore.store.tables import request_errors_table as e
+
+        if not self.has_errors:
+            return
+        cols = [sa.cast(e.c.created_at, sa.String).label("created_at"), e.c.status_code,
+                e.c.kind, e.c.field]  # fmt: skip
+        if self.by in ERROR_COHORTS and self.by in LOG_COLUMNS:
+            cols.append(e.c[self.by])
+        where = []
+        if self.since is not None:
+            where.append(e.c.created_at >= self.since)
+        if self.until is not None:
+            where.append(e.c.created_at < self.until)
+        statement = sa.select(*cols).where(*where).order_by(e.c.created_at)
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(
+                    stream_results=True, yield_per=self.chunk_rows
+                ).execute(statement)
+                for rows in result.partitions(self.chunk_rows):
+                    got = list(zip(*rows, strict=True))
+                    if self.by in PERIODS:
+                        when = pd.to_datetime(pd.Series(got[0]), utc=True, format="ISO8601")
+                        cohort = period_labels(when, self.by)
+                    elif self.by in LOG_COLUMNS and self.by in ERROR_COHORTS:
+                        cohort = np.asarray(got[4], dtype=object)
+                    else:  # all, or a cut errors cannot follow: one pooled count
+                        cohort = np.full(len(rows), ALL, dtype=object)
+                    yield ErrorChunk(
+                        cohort=cohort,
+                        status=np.asarray(got[1], dtype=np.int64),
+                        kind=np.asarray(got[2], dtype=object),
+                        field=np.asarray(got[3], dtype=object),
                     )
         except sa.exc.SQLAlchemyError as exc:
             raise DataError(f"cannot read the {self.description}: {_first_line(exc)}") from None

@@ -18,7 +18,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from creditscore.monitoring.results import CohortResult, FeatureDrift, MonitoringReport
+from creditscore.monitoring.results import (
+    CohortResult,
+    FeatureDrift,
+    MonitoringReport,
+    RequestErrors,
+)
 
 LIGHT_TEXT = {"green": "GREEN", "yellow": "YELLOW", "red": "RED", "grey": "n/a"}
 STATUS_LIGHT = {"stable": "green", "watch": "yellow", "act": "red", "insufficient": "grey"}
@@ -242,8 +247,20 @@ def _cohort_row(c: CohortResult, ops: bool, pooled: bool) -> list[str]:
     if ops:
         o = c.operations
         row += [_num(o.latency_p50_ms, 2) if o else "–", _num(o.latency_p99_ms, 2) if o else "–"]
+        row += _error_cells(o.errors if o else None)
     row.append("" if pooled else _chip(c.verdict))
     return row
+
+
+def _error_cells(e: RequestErrors | None) -> list[str]:
+    """4xx, 5xx and the error rate of a cohort: '–' when its errors cannot be cut by this
+    cohort, 'not recorded' for a log from before they were."""
+    if e is None:
+        return ["–", "–", "–"]
+    if not e.recorded:
+        return ["–", "–", '<span class="note">not recorded</span>']
+    rate = _chip(STATUS_LIGHT.get(e.status, "grey"), _pct(e.rate))
+    return [f"{e.client:,}", f"{e.server:,}", rate]
 
 
 def _cohorts(r: MonitoringReport) -> str:
@@ -251,7 +268,7 @@ def _cohorts(r: MonitoringReport) -> str:
     head = ["cohort", "rows", "score PSI", "approve", "refer", "decline", "mean PD",
             "bad rate", "AUC"]  # fmt: skip
     if ops:
-        head += ["p50 ms", "p99 ms"]
+        head += ["p50 ms", "p99 ms", "4xx", "5xx", "error rate"]
     head.append("verdict")
     rows = [_cohort_row(c, ops, False) for c in r.cohorts]
     if len(r.cohorts) > 1:
@@ -264,6 +281,17 @@ def _cohorts(r: MonitoringReport) -> str:
         f"(± {_num(r.model.auc_reference_se)} s.e.). ESTIMATE: label-free, from the PDs, for "
         "cohorts whose outcomes have not matured; elsewhere bad rate and AUC are observed.</p>"
     )
+    if ops:
+        t = r.thresholds
+        note += (
+            '<p class="note">Errors: scoring requests the service refused (4xx: not JSON, a '
+            "missing or invalid field, a refused row of a batch) or failed (5xx); error rate "
+            "= errors / (decisions + errors), watch from "
+            f"{_pct(t.get('error_rate_watch'))}, act from {_pct(t.get('error_rate_act'))} "
+            f"(5xx alone: {_pct(t.get('server_error_rate_watch'))} / "
+            f"{_pct(t.get('server_error_rate_act'))}). Requests refused before the key was "
+            "checked are on /metrics only.</p>"
+        )
     table = _table(head, rows, set(range(1, len(head) - 1)), "wide")
     return _section("cohorts", "Cohorts at a glance", table + note)
 

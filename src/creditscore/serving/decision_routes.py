@@ -23,8 +23,13 @@ from creditscore.exceptions import ScoringInputError
 from creditscore.formatting import jsonable
 from creditscore.scorer import Decision
 from creditscore.serving.decisions import build_record
-from creditscore.serving.deps import ClientDep, ServingState
+from creditscore.serving.deps import Admitted, ScoringDep, ServingState
 from creditscore.serving.loader import LoadedModel
+from creditscore.serving.request_errors import (
+    batch_row_records,
+    record_exception,
+    record_response,
+)
 from creditscore.serving.responses import (
     BODY_ERRORS,
     CLIENT_ERRORS,
@@ -51,6 +56,8 @@ EXPLAIN = Query(
 )
 #: Batches at least this long are scored in a worker thread, off the event loop.
 THREADPOOL_BATCH = 32
+#: The batch route's template (its refused rows are recorded under it).
+BATCH_ROUTE = "/v1/decisions/batch"
 #: The errors of a decision route.
 ERRORS = error_responses(*BODY_ERRORS, *CLIENT_ERRORS)
 
@@ -111,6 +118,22 @@ def scoring_problem(exc: ScoringInputError, prefix: str = "") -> dict[str, Any]:
     return problem(prefix + (exc.field or "body"), str(exc), "scoring_input")
 
 
+async def recorded(request: Request, admitted: Admitted, decide: Any, *args: Any) -> Response:
+    """Run a decision route's body ``decide(request, state, loaded, start, *args)`` and put
+    its failure, if any, in the decision log's request_errors table: an error response it
+    built, or an exception (re-raised for the error handlers to answer)."""
+    start = time.perf_counter()
+    state, loaded = admitted.state, admitted.model
+    try:
+        response: Response = await decide(request, state, loaded, start, *args)
+    except Exception as exc:
+        record_exception(state, request, loaded, exc, (time.perf_counter() - start) * 1000.0)
+        raise
+    if response.status_code >= 400:
+        record_response(state, request, loaded, response, (time.perf_counter() - start) * 1000.0)
+    return response
+
+
 # --------------------------------------------------------------------------- one
 @router.post(
     "/v1/decisions",
@@ -123,10 +146,18 @@ def scoring_problem(exc: ScoringInputError, prefix: str = "") -> dict[str, Any]:
     openapi_extra=request_body("Application"),
 )
 async def create_decision(
-    request: Request, admitted: ClientDep, explain: bool | None = EXPLAIN
+    request: Request, admitted: ScoringDep, explain: bool | None = EXPLAIN
 ) -> Response:
-    start = time.perf_counter()
-    state, loaded = admitted.state, admitted.model
+    return await recorded(request, admitted, _decide_one, explain)
+
+
+async def _decide_one(
+    request: Request,
+    state: ServingState,
+    loaded: LoadedModel,
+    start: float,
+    explain: bool | None,
+) -> Response:
     body = await request.body()
     try:
         application = loaded.application_model.model_validate_json(body)
@@ -201,10 +232,11 @@ def _score_batch(
         )
         payload["index"] = i
         out.append(payload)
-    if state.log is not None and records:
-        state.log.submit_many(records)
     if errors:
         state.metrics.errors.labels("validation").inc(len(errors))
+        records += batch_row_records(BATCH_ROUTE, errors, loaded, latency_ms, now)
+    if state.log is not None and records:
+        state.log.submit_many(records)
     return {
         "decisions": out,
         "errors": errors,
@@ -255,7 +287,7 @@ def envelope_problems(raw: Any, limit: int) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/v1/decisions/batch",
+    BATCH_ROUTE,
     summary="Decide on a batch of applications",
     description="Up to CREDITSCORE_MAX_BATCH applications, each a JSON object. Objects that "
     "are not valid applications are reported by index in `errors` and the valid ones are "
@@ -266,10 +298,18 @@ def envelope_problems(raw: Any, limit: int) -> list[dict[str, Any]]:
     openapi_extra=request_body("BatchRequest"),
 )
 async def create_decisions_batch(
-    request: Request, admitted: ClientDep, explain: bool | None = EXPLAIN
+    request: Request, admitted: ScoringDep, explain: bool | None = EXPLAIN
 ) -> Response:
-    start = time.perf_counter()
-    state, loaded = admitted.state, admitted.model
+    return await recorded(request, admitted, _decide_batch, explain)
+
+
+async def _decide_batch(
+    request: Request,
+    state: ServingState,
+    loaded: LoadedModel,
+    start: float,
+    explain: bool | None,
+) -> Response:
     body = await request.body()
     try:
         raw = pydantic_core.from_json(body)

@@ -13,8 +13,11 @@ take an exclusive ``flock``, and a replay first renames the spool to a private
 ``*.replaying`` file, which it keeps locked while it works, so a crashed replay is picked up
 again by whoever looks next. Shutdown drains the queue (to the database or the spool).
 
-The table is defined in ``creditscore.store``, which creates and upgrades it with its Alembic
-migrations (``upgrade heads`` runs before the first write).
+The same writer stores the request errors of :mod:`creditscore.serving.request_errors`
+(records marked ``"record": "request_errors"``) in their own table, through the same queue
+and spool, so a failure is as durable as a decision and costs the request no more. The
+tables are defined in ``creditscore.store``, which creates and upgrades them with its
+Alembic migrations (``upgrade heads`` runs before the first write).
 """
 
 from __future__ import annotations
@@ -40,18 +43,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from creditscore.store.engine import make_engine, upgrade_schema
-from creditscore.store.tables import COLUMNS, decisions_table
+from creditscore.store.tables import (
+    COLUMNS,
+    REQUEST_ERROR_COLUMNS,
+    REQUEST_ERRORS_TABLE,
+    decisions_table,
+    request_errors_table,
+)
 
 log = logging.getLogger("creditscore.serving.decisions")
 
+#: The key of a record that belongs to another table than ``decisions`` (its name).
+RECORD_KEY = "record"
 
-def _insert_statement(engine: Engine) -> Any:
+
+def _insert_statement(engine: Engine, table: sa.Table, key: str) -> Any:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(decisions_table).on_conflict_do_nothing(index_elements=["request_id"])
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
-def _to_row(record: dict[str, Any]) -> dict[str, Any]:
-    row = {c: record.get(c) for c in COLUMNS}
+def _to_row(record: dict[str, Any], columns: Sequence[str] = COLUMNS) -> dict[str, Any]:
+    row = {c: record.get(c) for c in columns}
     created = row["created_at"]
     if isinstance(created, str):
         row["created_at"] = datetime.fromisoformat(created)
@@ -199,6 +211,7 @@ class DecisionLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._insert: Any = None
+        self._insert_error: Any = None
         self._schema_ready = False
         self._db_ok: bool | None = None  # None: not tried yet
         self._last_error: str | None = None
@@ -344,7 +357,8 @@ class DecisionLog:
         if not self._schema_ready:
             with self.engine.begin() as conn:
                 upgrade_schema(conn)
-            self._insert = _insert_statement(self.engine)
+            self._insert = _insert_statement(self.engine, decisions_table, "request_id")
+            self._insert_error = _insert_statement(self.engine, request_errors_table, "error_id")
             self._schema_ready = True
 
     def _mark(self, ok: bool, error: BaseException | None = None) -> None:
@@ -390,7 +404,13 @@ class DecisionLog:
         with self.engine.begin() as conn:
             for start in range(0, len(records), self.batch_size):
                 chunk = records[start : start + self.batch_size]
-                conn.execute(self._insert, [_to_row(r) for r in chunk])
+                errors = [r for r in chunk if r.get(RECORD_KEY) == REQUEST_ERRORS_TABLE]
+                if errors:
+                    chunk = [r for r in chunk if r.get(RECORD_KEY) != REQUEST_ERRORS_TABLE]
+                    rows = [_to_row(r, REQUEST_ERROR_COLUMNS) for r in errors]
+                    conn.execute(self._insert_error, rows)
+                if chunk:
+                    conn.execute(self._insert, [_to_row(r) for r in chunk])
 
     def _write_or_spool(self, batch: list[dict[str, Any]]) -> None:
         if self._db_ok is False and time.monotonic() < self._next_retry:

@@ -4,6 +4,9 @@
 * :data:`ClientDep`: a client route's admission: the key is checked (401) and the model this
   request runs on is read once (503 while none is loaded), so a request finishes on the
   model it started with, whatever a reload does meanwhile;
+* :data:`ScoringDep`: a decision route's admission, as :data:`ClientDep`, with a refusal
+  after the key was accepted (a query parameter it does not take, no model yet) recorded
+  in the decision log's request errors;
 * :data:`AdminDep`: an admin route's admission (401 / 403), giving the state.
 
 Each also refuses query parameters the route does not take, or that are given twice (422
@@ -17,6 +20,7 @@ pays for one dependency call.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -27,6 +31,7 @@ from creditscore.serving.auth import API_KEY_HEADER, AuthConfig
 from creditscore.serving.decisions import DecisionLog
 from creditscore.serving.loader import LoadedModel, ModelManager
 from creditscore.serving.metrics import ServiceMetrics
+from creditscore.serving.request_errors import record_exception
 from creditscore.serving.responses import problem
 from creditscore.settings import Settings
 
@@ -133,6 +138,17 @@ async def admit_client(request: Request, key: PresentedKey) -> Admitted:
     return Admitted(state, loaded)
 
 
+async def admit_scoring(request: Request, key: PresentedKey) -> Admitted:
+    start = time.perf_counter()
+    try:
+        return await admit_client(request, key)
+    except HTTPException as exc:
+        state: ServingState = request.app.state.serving
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        record_exception(state, request, state.models.current, exc, latency_ms)
+        raise
+
+
 async def admit_admin(request: Request, key: PresentedKey) -> ServingState:
     state: ServingState = request.app.state.serving
     denial = state.auth.admin_denial(key)
@@ -144,4 +160,5 @@ async def admit_admin(request: Request, key: PresentedKey) -> ServingState:
 
 StateDep = Annotated[ServingState, Depends(get_state)]
 ClientDep = Annotated[Admitted, Depends(admit_client)]
+ScoringDep = Annotated[Admitted, Depends(admit_scoring)]
 AdminDep = Annotated[ServingState, Depends(admit_admin)]

@@ -3,7 +3,9 @@
 ``HTTPException``s keep their status and headers: ours carry ``detail={"error": code,
 "message": text, "details": [...]}``, Starlette's own (404, 405, 413) a string. A request
 FastAPI failed to validate is a 422 naming each field (or a 400 for a body that is not
-JSON); anything else is a 500 whose details stay in the server log.
+JSON); anything else is a 500 whose details stay in the server log. A decision route's
+parameters FastAPI refused are recorded in the decision log's request errors here (the
+route's own failures are recorded by the route).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 from creditscore.serving.metrics import ServiceMetrics
+from creditscore.serving.request_errors import record_response
 from creditscore.serving.responses import MESSAGES, error_response, invalid, problem, shown
 
 log = logging.getLogger("creditscore.serving")
@@ -70,8 +73,13 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
         details = _validation_details(exc)
         if details and details[0]["type"] == "json_invalid":
             metrics.errors.labels("invalid_json").inc()
-            return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return invalid(metrics, details or [problem("body", "invalid request", "value_error")])
+            response = error_response(400, "invalid_json", "the request body is not valid JSON")
+        else:
+            fallback = [problem("body", "invalid request", "value_error")]
+            response = invalid(metrics, details or fallback)
+        state = request.app.state.serving
+        record_response(state, request, state.models.current, response, 0.0)
+        return response
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:

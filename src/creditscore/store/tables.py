@@ -81,3 +81,29 @@ outcomes_table = sa.Table(
     sa.Column("previous_bad", sa.SmallInteger, nullable=True),
     sa.Column("corrections", sa.Integer, nullable=False, server_default="0"),
 )
+
+#: Scoring requests that failed (migration 0004): a client's refused request (4xx: a body
+#: that is not JSON, a missing or invalid field, one row of a batch) or a server-side error
+#: (5xx), one row each, written by the decision log's writer beside the decisions. What
+#: went wrong is kept as the error code, the problem's type and the field's name; never the
+#: body, and never the message (it quotes the value sent).
+REQUEST_ERRORS_TABLE = "request_errors"
+request_errors_table = sa.Table(
+    REQUEST_ERRORS_TABLE,
+    metadata,
+    sa.Column("error_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("route", sa.String(64), nullable=False),
+    sa.Column("endpoint", sa.String(16), nullable=False),  # single | batch (as decisions)
+    sa.Column("status_code", sa.SmallInteger, nullable=False),
+    sa.Column("error", sa.String(64), nullable=False),  # invalid_request, internal_error, ...
+    sa.Column("kind", sa.String(64), nullable=False),  # missing, float_parsing, ValueError, ...
+    sa.Column("field", sa.String(200), nullable=True),
+    sa.Column("problems", sa.Integer, nullable=False),
+    sa.Column("item_index", sa.Integer, nullable=True),  # the row of a batch
+    sa.Column("model_name", sa.String(200), nullable=True),
+    sa.Column("model_version", sa.String(200), nullable=True),
+    sa.Column("policy_version", sa.String(64), nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+)
+REQUEST_ERROR_COLUMNS = tuple(c.name for c in request_errors_table.columns)
