@@ -359,6 +359,7 @@ class LightGBM:
 
     has_decision = True
     proba_float32 = False
+    _any_order = False
 
     def __init__(self, model: Any, width: int) -> None:
         binary_classes(model)
@@ -458,6 +459,7 @@ class LightGBM:
             binned = binned_splits(splits, forest.max_leaves())
             if binned is not None:
                 self.layout = "binned bit vectors"
+                self._any_order = True  # reads X column by column: C or Fortran order
                 self._run = lambda X, out: k.binned_bitvector(
                     X, *binned[:3], first, last, leaf_start, *binned[3:], value, out
                 )
@@ -507,7 +509,14 @@ class LightGBM:
 
     def decision(self, X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape[0])
-        self._run(np.ascontiguousarray(X, dtype=np.float64), out)
+        if (
+            self._any_order
+            and X.dtype == np.float64
+            and (X.flags.c_contiguous or X.flags.f_contiguous)
+        ):
+            self._run(X, out)
+        else:
+            self._run(np.ascontiguousarray(X, dtype=np.float64), out)
         return out
 
     def proba_one(self, x: list[float]) -> float:
