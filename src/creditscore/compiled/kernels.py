@@ -416,7 +416,7 @@ def binned_bitvector(
                     alive[i] &= kept if col[i] > r else ones
             l0 = leaf_start[t]
             for i in range(m):
-                acc[i] += value[l0 + trailing_zeros(alive[i])]
+                acc[i] += value[l0 + trailing_zeros(alive[i])]  # type: ignore[call-arg]
         for i in range(m):
             out[start + i] = acc[i]
 
