@@ -291,14 +291,22 @@ class DecisionPolicy:
 
     def band_many(self, p: ArrayLike) -> NDArray[np.object_]:
         """:meth:`band` of every PD in ``p``, as an object array of names."""
-        arr = _check_many(p)
-        return self._names_arr[np.searchsorted(self._cuts, arr, side="left")]
+        return self._names_arr[self.band_codes(p)]
 
     def decide_many(self, p: ArrayLike) -> NDArray[np.object_]:
         """:meth:`decide` of every PD in ``p``, as an object array of decisions."""
+        return self._decisions_arr[self.decision_codes(p)]
+
+    def band_codes(self, p: ArrayLike) -> NDArray[np.intp]:
+        """Each PD's risk band as its position in ``bands`` (``band_many`` without building
+        a string per row: batch output makes dictionary-encoded columns of them)."""
+        return np.searchsorted(self._cuts, _check_many(p), side="left")
+
+    def decision_codes(self, p: ArrayLike) -> NDArray[np.intp]:
+        """Each PD's decision as its position in :data:`DECISIONS` (0 approve, 1 refer,
+        2 decline)."""
         arr = _check_many(p)
-        codes = (arr >= self._lo).astype(np.intp) + (arr >= self._hi)
-        return self._decisions_arr[codes]
+        return (arr >= self._lo).astype(np.intp) + (arr >= self._hi)
 
     # ------------------------------------------------------------------ display
     def summary(self) -> dict[str, Any]:

@@ -358,6 +358,29 @@ class _Pieces:
         i = self.level(value)
         return self.level_codes[i], self.level_texts[i]
 
+    def many_numbers(self, x: np.ndarray) -> tuple[list[str], list[str]]:
+        """:meth:`one` of each float in ``x`` (a numeric feature's distinct values), as
+        (codes, texts), with the states found by numpy and the number formatted once."""
+        if self.pre is None:
+            pairs = [self.one(v) for v in x.tolist()]
+            return [c for c, _ in pairs], [t for _, t in pairs]
+        t = self.t
+        missing = np.isnan(x)
+        if t is None:
+            state = np.full(len(x), _TYPICAL)
+        else:
+            state = np.where(x == t, _TYPICAL, np.where(x > t, _HIGH, _LOW))
+        state[missing] = _MISSING
+        states = state.tolist()
+        codes = [self.codes[s] for s in states]
+        pre, post, integer = self.pre, self.post, self.spec.integer
+        assert post is not None
+        texts = [
+            self.missing_text if s == _MISSING else pre + _format_number(v, integer) + post[s]
+            for v, s in zip(x.tolist(), states, strict=True)
+        ]
+        return codes, texts
+
     def level(self, value: Any) -> int:
         """Index of a category value in ``levels`` (another spelling of a level is that
         level; an unseen value gets an entry of its own)."""
@@ -751,11 +774,8 @@ class _Values:
             )
         x = self._numbers(e)[rows]
         uniq, inverse = np.unique(x, return_inverse=True)  # NaNs last, once (numpy >= 2)
-        pairs = [pieces.one(v) for v in uniq.tolist()]
-        return (
-            _distinct_ids([c for c, _ in pairs], inverse),
-            _distinct_ids([t for _, t in pairs], inverse),
-        )
+        codes, texts = pieces.many_numbers(uniq)
+        return _distinct_ids(codes, inverse), _distinct_ids(texts, inverse)
 
 
 def _distinct(strings: list[str]) -> tuple[list[str], np.ndarray]:

@@ -29,6 +29,7 @@ from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.derived import date_day
 from creditscore.features.preprocess import canonical_key
+from creditscore.policy import DECISIONS
 from creditscore.reasons import Explainer, ReasonCode
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ SMALL_BATCH = 64
 MAX_REASONS = 4
 _INF = math.inf
 OutOfRange = Literal["warn", "refuse"]
+_SCORE_NAMES = ("probability_of_default", "score", "risk_band", "decision")
 
 
 @dataclass(frozen=True)
@@ -352,36 +354,53 @@ class Scorer:
         Contract used by batch scoring; raises ``ScoringInputError`` naming a missing or
         infinite column.
         """
+        columns = self.score_columns(frame, reasons=reasons, explain=explain)
+        policy = self.policy
+        columns["risk_band"] = policy._names_arr[columns["risk_band"].codes]
+        columns["decision"] = policy._decisions_arr[columns["decision"].codes]
+        out = pd.DataFrame(
+            {name: columns.pop(name) for name in _SCORE_NAMES},
+            index=frame.index,
+        )
+        for name, values in columns.items():
+            out[name] = values if not isinstance(values, pd.Series) else values.to_numpy()
+        return out
+
+    def score_columns(
+        self, frame: pd.DataFrame, *, reasons: int = 0, explain: bool | None = None
+    ) -> dict[str, Any]:
+        """:meth:`score_frame`'s columns, without the frame: ``probability_of_default``
+        (float64) and ``score`` (int64) as numpy arrays, ``risk_band`` and ``decision`` as
+        pandas Categoricals (the policy's band names and ``approve``, ``refer``,
+        ``decline``, all of them categories, so that the codes are the policy's own), the
+        reason columns as :meth:`score_frame` has them. What batch scoring turns into Arrow
+        columns without building a string per row."""
         missing = [c for c in self._names if c not in frame.columns]
         if missing:
             raise ScoringInputError(f"input lacks columns {missing}", field=missing[0])
         self._check_finite(frame)
         p = self.probabilities(frame)
         policy = self.policy
-        decisions = policy.decide_many(p)
-        out = pd.DataFrame(
-            {
-                "probability_of_default": p,
-                "score": policy.points_many(p),
-                "risk_band": policy.band_many(p),
-                "decision": decisions,
-            },
-            index=frame.index,
-        )
+        decisions = policy.decision_codes(p)
+        out: dict[str, Any] = {
+            "probability_of_default": p,
+            "score": policy.points_many(p),
+            "risk_band": pd.Categorical.from_codes(
+                policy.band_codes(p), categories=list(policy._names)
+            ),
+            "decision": pd.Categorical.from_codes(decisions, categories=list(DECISIONS)),
+        }
         if reasons <= 0:
             return out
         rows = np.zeros(0, dtype=np.intp)
         if self.explainer is not None and explain is not False:
-            if explain is True:
-                rows = np.arange(len(frame))
-            else:
-                rows = np.flatnonzero(decisions != "approve")
+            # every row, or the referrals and declines
+            rows = np.arange(len(frame)) if explain is True else np.flatnonzero(decisions != 0)
         if self.explainer is not None:
             columns = self.explainer.reason_columns(frame, rows, reasons)
         else:
             columns = _empty_reasons(len(frame), reasons)
-        for name, values in columns.items():
-            out[name] = values if not isinstance(values, pd.Series) else values.to_numpy()
+        out.update(columns)
         return out
 
     def _check_finite(self, frame: pd.DataFrame) -> None:

@@ -284,3 +284,65 @@ def test_score_frame(model: BatchModel) -> None:
     one = model.scorer.decide(frame.loc[110].to_dict())
     assert result.scored.loc[110, "probability_of_default"] == one.probability_of_default
     assert result.scored.loc[110, "decision"] == one.decision
+
+
+def test_a_failing_writer_stops_the_run_and_leaves_no_output(
+    model: BatchModel, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are written on a background thread; its error is the run's error."""
+    from creditscore.batch import output
+
+    src = write_parquet(portfolio(3_000), tmp_path / "book.parquet", row_group_size=500)
+    out = tmp_path / "scored.parquet"
+    real = output.Segment.write
+    calls = []
+
+    def write(self: output.Segment, chunk: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(self, chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output.Segment, "write", write)
+    with pytest.raises(OSError, match="disk full"):
+        score_file(src, out, model=model, id_column=ID, chunk_rows=500, database_url=db_url)
+    assert not out.exists()
+    [record] = find_runs(db_url)
+    assert record["status"] == "failed"
+    assert "disk full" in record["error"]
+    monkeypatch.setattr(output.Segment, "write", real)
+    run = score_file(src, out, model=model, id_column=ID, chunk_rows=500, overwrite=True)
+    assert run.tally.scored == 3_000
+
+
+def test_parquet_output_reads_back_as_plain_columns(model: BatchModel, tmp_path: Path) -> None:
+    """Text columns are plain strings for every reader; unique-valued columns (the id,
+    the PD) are written without a dictionary page, the others with one; joined segments
+    keep that choice."""
+    import pyarrow.parquet as pq
+
+    src = write_parquet(portfolio(2_000), tmp_path / "book.parquet", row_group_size=500)
+    for name, seconds in (("one.parquet", 60.0), ("joined.parquet", 0.0)):
+        out = tmp_path / name
+        score_file(
+            src,
+            out,
+            model=model,
+            id_column=ID,
+            chunk_rows=500,
+            checkpoint_seconds=seconds,
+            record=False,
+        )
+        table = pq.read_table(out)
+        for col in ("risk_band", "decision", "model_name", "model_version", "policy_version"):
+            assert table.schema.field(col).type == pa.string(), col
+        group = pq.ParquetFile(out).metadata.row_group(0)
+        paged = {
+            group.column(i).path_in_schema: group.column(i).has_dictionary_page
+            for i in range(group.num_columns)
+        }
+        assert not paged[ID]
+        assert not paged["probability_of_default"]
+        assert paged["risk_band"]
+        assert paged["decision"]
+        assert paged["score"]

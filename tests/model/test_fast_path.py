@@ -661,3 +661,66 @@ def test_categories_beyond_one_word_use_the_general_bitset() -> None:
     rows.loc[rows.index[::11], "branch"] = "branch 999"  # unseen
     want = model.predict_proba(rows)[:, 1]
     np.testing.assert_allclose(compiled.predict_frame(rows), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("leaves", [15, 31, 63])
+def test_binned_bit_vectors_equal_the_float_kernels_to_the_bit(
+    leaves: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numeric-only LightGBM runs on threshold ranks (16-, 32- or 64-bit leaf words): the
+    same bits as the float64 bit vectors and the level walk, on values at, just beside and
+    far from every threshold, missing (both default directions), infinite and signed 0."""
+    rng = np.random.default_rng(leaves)
+    n = 6000
+    X = pd.DataFrame({f"x{j}": rng.normal(size=n).round(1 + j % 3) for j in range(5)})
+    X.loc[rng.random(n) < 0.2, "x0"] = np.nan  # learnt direction for missing values
+    y = ((X["x1"] + X["x2"] * X["x3"] > 0.3) ^ (rng.random(n) < 0.1)).astype(int)
+    y[X["x0"].isna().to_numpy() & (rng.random(n) < 0.7)] = 1
+    names = list(X.columns)
+    ctx = Context(names, [], {}, {}, seed=0, n_jobs=1)
+    params = {"num_leaves": leaves, "n_estimators": 40, "min_child_samples": 5}
+    model = CATALOG["lightgbm"].pipeline(params, ctx).fit(X, y)
+    schema = InputSchema.from_frame(X, names, [])
+    binned = compile_model(model, schema)  # verified against the pipeline on probes
+    assert "binned bit vectors" in binned.description
+    monkeypatch.setattr(compiled_trees, "binned_splits", lambda *_: None)
+    vectors = compile_model(model, schema)
+    assert "binned" not in vectors.description
+    assert "bit vectors" in vectors.description
+    monkeypatch.setattr(compiled_trees.Trees, "MAX_LEAVES", 0)
+    levels = compile_model(model, schema)
+    assert "level by level" in levels.description
+
+    booster = model.steps[-1][1].booster_.dump_model()
+    thresholds: dict[int, list[float]] = {}
+
+    def walk(node: dict[str, Any]) -> None:
+        if "threshold" in node:
+            thresholds.setdefault(int(node["split_feature"]), []).append(node["threshold"])
+            walk(node["left_child"])
+            walk(node["right_child"])
+
+    for tree in booster["tree_info"]:
+        walk(tree["tree_structure"])
+    rows = X.sample(4000, replace=True, random_state=1).reset_index(drop=True)
+    for j, ts in thresholds.items():
+        col = rows.columns[j]
+        at = rng.choice(np.asarray(ts), len(rows))
+        pick = rng.random(len(rows))
+        nudged = np.nextafter(at, np.where(rng.random(len(rows)) < 0.5, -np.inf, np.inf))
+        values = rows[col].to_numpy().copy()
+        values = np.where(pick < 0.3, at, np.where(pick < 0.5, nudged, values))
+        values[pick > 0.95] = np.nan
+        values[(pick > 0.93) & (pick <= 0.95)] = rng.choice([np.inf, -np.inf, 0.0, -0.0])
+        rows[col] = values
+    got = binned.predict_frame(rows)
+    np.testing.assert_array_equal(got.view(np.int64), vectors.predict_frame(rows).view(np.int64))
+    np.testing.assert_array_equal(got.view(np.int64), levels.predict_frame(rows).view(np.int64))
+    # against LightGBM itself: not on infinities (validation refuses them), nor on values
+    # beside LightGBM's zero threshold (1e-35): its predictor reads |x| <= 1e-35 as 0, the
+    # compiled kernels (every layout, as before) compare the value itself
+    values = rows.to_numpy()
+    tiny = ((np.abs(values) <= 1e-34) & (values != 0)).any(axis=1)
+    plain = ~np.isinf(values).any(axis=1) & ~tiny
+    want = model.predict_proba(rows[plain])[:, 1]
+    np.testing.assert_allclose(got[plain], want, rtol=0, atol=1e-12)

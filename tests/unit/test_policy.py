@@ -17,7 +17,7 @@ from hypothesis.extra.numpy import arrays
 from creditscore.config import CostConfig, PolicyConfig, RiskBand, ScalingConfig
 from creditscore.evaluation.metrics import cost_curve
 from creditscore.evaluation.threshold import fit_policy, optimal_threshold
-from creditscore.policy import DecisionPolicy
+from creditscore.policy import DECISIONS, DecisionPolicy
 
 COSTS = CostConfig(false_negative=10.0, false_positive=1.0)
 BANDS = (("LOW", 0.05), ("MEDIUM", 0.15), ("HIGH", 0.35), ("CRITICAL", 1.0))
@@ -163,7 +163,7 @@ def test_invalid_pd_is_refused(bad: float) -> None:
     for method in (pol.points, pol.band, pol.decide):
         with pytest.raises(ValueError, match="PD must"):
             method(bad)
-    for many in (pol.points_many, pol.band_many, pol.decide_many):
+    for many in (pol.points_many, pol.band_many, pol.decide_many, pol.band_codes):
         with pytest.raises(ValueError, match=r"1 value\(s\) outside"):
             many([0.1, bad, 0.2])
 
@@ -193,6 +193,10 @@ def test_vectorised_equals_scalar(pol: DecisionPolicy, p: np.ndarray) -> None:
     assert points.tolist() == [pol.points(float(q)) for q in p]
     assert bands.tolist() == [pol.band(float(q)) for q in p]
     assert decisions.tolist() == [pol.decide(float(q)) for q in p]
+    # the codes batch output is built from name the same bands and decisions
+    names = [name for name, _ in pol.bands]
+    assert [names[c] for c in pol.band_codes(p)] == bands.tolist()
+    assert [DECISIONS[c] for c in pol.decision_codes(p)] == decisions.tolist()
 
 
 def test_vectorised_keeps_shape() -> None:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from creditscore.batch.model import BatchModel
-from creditscore.batch.result import ScoringOptions, Tally
+from creditscore.batch.result import DECISIONS, ScoringOptions, Tally
 from creditscore.batch.validation import RowProblem, RowValidator
 from creditscore.exceptions import ConfigError
 from creditscore.reasons import reason_column_names
@@ -119,6 +119,13 @@ class ChunkScorer:
             fields.append(pa.field(name, kind))
         fields += [pa.field(n, pa.string()) for n in MODEL_COLUMNS]
         self.schema = pa.schema(fields)
+        #: Output columns worth a Parquet dictionary (not the id, row numbers or floats:
+        #: nearly every value differs there).
+        self.dictionary_columns = [
+            f.name
+            for f in fields
+            if f.name not in (options.id_column, "row") and not pa.types.is_floating(f.type)
+        ]
         self._constants = (model.name, model.version, model.policy_version)
 
     def score(
@@ -134,13 +141,9 @@ class ChunkScorer:
         """Score ``data`` and list its rejects. Its rows are rows ``first_row``, ... of
         ``file`` (0-based); or, where a chunk spans files (a Spark partition), each row's
         own 0-based ``rows`` and ``files``."""
-        if rows is None:
-            rows = np.arange(first_row, first_row + data.num_rows, dtype=np.int64)
-        if files is None:
-            files = np.full(data.num_rows, file, dtype=object)
         n = data.num_rows
         checked = self.validator.check(data, known)
-        scored = self.model.scorer.score_frame(
+        scored = self.model.scorer.score_columns(
             checked.inputs,
             reasons=self.options.reasons,
             explain=self.options.explain,
@@ -153,9 +156,17 @@ class ChunkScorer:
             col = col if keep is None else col.take(pa.array(keep))
             arrays[name] = pc.cast(col, self.schema.field(name).type)
         if not self.options.id_column:
-            arrays["row"] = pa.array((rows if keep is None else rows[keep]) + 1)
+            if rows is None:
+                row = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
+                arrays["row"] = pa.array(row if keep is None else row[keep])
+            else:
+                arrays["row"] = pa.array((rows if keep is None else rows[keep]) + 1)
             if self.folder:
-                arrays["file"] = pa.array(files if keep is None else files[keep], pa.string())
+                arrays["file"] = (
+                    _constant(file, m)
+                    if files is None
+                    else pa.array(files if keep is None else files[keep], pa.string())
+                )
         for name, kind in SCORE_COLUMNS:
             arrays[name] = _column(scored[name], kind)
         for name in reason_column_names(self.options.reasons):
@@ -166,10 +177,20 @@ class ChunkScorer:
 
         tally = Tally(rows=n, scored=m, rejected=n - m, problems=len(checked.problems))
         if m:
-            for item in pc.value_counts(arrays["decision"]).to_pylist():
-                tally.decisions[str(item["values"])] = int(item["counts"])
+            counts = np.bincount(scored["decision"].codes, minlength=len(DECISIONS))
+            for label, count in zip(DECISIONS, counts.tolist(), strict=True):
+                if count:
+                    tally.decisions[label] = int(count)
             tally.pd_sum = float(pc.sum(arrays["probability_of_default"]).as_py())
-        return ScoredChunk(table, self._rejects(data, checked.problems, rows, files), tally)
+        if checked.problems:
+            if rows is None:
+                rows = np.arange(first_row, first_row + n, dtype=np.int64)
+            if files is None:
+                files = np.full(n, file, dtype=object)
+            rejects = self._rejects(data, checked.problems, rows, files)
+        else:
+            rejects = REJECT_SCHEMA.empty_table()
+        return ScoredChunk(table, rejects, tally)
 
     def _rejects(
         self, data: pa.Table, problems: list[RowProblem], rows: np.ndarray, files: np.ndarray
@@ -194,8 +215,9 @@ class ChunkScorer:
         )
 
 
-def _column(values: pd.Series, kind: pa.DataType) -> pa.Array:
-    """A result column as Arrow: Arrow-backed text is taken as is, NaN becomes null."""
+def _column(values: Any, kind: pa.DataType) -> pa.Array:
+    """A result column as Arrow: a Categorical from its codes and categories (dictionary
+    decoded in C, no string per row in Python), NaN as null."""
     out = pa.array(values, from_pandas=True)
     return out if out.type == kind else pc.cast(out, kind)
 

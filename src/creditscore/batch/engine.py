@@ -131,6 +131,61 @@ def _prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
                 worker.join(0.05)
 
 
+class _WriteBehind:
+    """Writes scored chunks into their segment on a background thread, ``depth`` chunks
+    behind the scoring (pyarrow's Parquet and CSV writers release the GIL), so that
+    reading, scoring and writing overlap on two cores. ``flush`` before committing a
+    segment; an error in the writer is raised by the next call."""
+
+    def __init__(self, depth: int = 1) -> None:
+        self._queue: queue.Queue[tuple[Any, Any] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._thread = threading.Thread(target=self._run, name="creditscore-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self._error is None and not self._aborted:
+                    segment, chunk = item
+                    segment.write(chunk)
+            except BaseException as exc:  # raised in the scoring thread
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, segment: Any, chunk: Any) -> None:
+        self._check()
+        self._queue.put((segment, chunk))
+
+    def flush(self) -> None:
+        """Wait until every chunk handed over is written."""
+        self._queue.join()
+        self._check()
+
+    def close(self) -> None:
+        """Write what is left and stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._check()
+
+    def abort(self) -> None:
+        """Stop without writing what is left (the segment is being discarded)."""
+        self._aborted = True
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 def _identity(stream: TableStream, model: BatchModel, options: ScoringOptions) -> dict[str, Any]:
     """What a resumed run must share with the interrupted one."""
     return {
@@ -318,19 +373,22 @@ def _score_pandas(
             shutil.rmtree(plan.staging, ignore_errors=True)
         raise
     segment = None
+    writer = _WriteBehind()
     try:
         done = staging.rows_done
         progress.stage("Scoring")
         progress.start(stream.total_rows, stream.total_bytes if stream.text else None, done)
-        segment = staging.new_segment(chunker.schema)
+        segment = staging.new_segment(chunker.schema, chunker.dictionary_columns)
         for chunk in _prefetch(stream.chunks(skip_rows=done)):
             scored = chunker.score(chunk.data, chunk.first_row, chunk.part.name)
-            segment.write(scored)
+            writer.write(segment, scored)
             progress.advance(scored.tally.rows, stream.bytes_read() if stream.text else None)
             if segment.age >= checkpoint_seconds:
+                writer.flush()
                 _note_checksum(staging, checksum)
                 staging.commit(segment)
-                segment = staging.new_segment(chunker.schema)
+                segment = staging.new_segment(chunker.schema, chunker.dictionary_columns)
+        writer.close()
         staging.commit(segment)
         segment = None
         progress.stage("Checking the input's checksum")
@@ -347,6 +405,7 @@ def _score_pandas(
         tally = staging.tally()
         staging.finalize(chunker.schema)
     except BaseException as exc:
+        writer.abort()
         if segment is not None:
             segment.discard()
         staging.release()

@@ -29,6 +29,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ from creditscore.batch.chunks import REJECT_SCHEMA, ScoredChunk
 from creditscore.batch.result import Tally
 from creditscore.exceptions import ConfigError, DataFileError
 
-__all__ = ["OutputPlan", "Segment", "Staging"]
+__all__ = ["OutputPlan", "Segment", "Staging", "parquet_writer"]
 
 STATE_VERSION = 1
 _PARQUET = (".parquet", ".pq")
@@ -118,7 +119,14 @@ class Segment:
     """One segment being written: part of the output and of the rejects. CSV segments have
     no header line, so that joining them is copying bytes."""
 
-    def __init__(self, folder: Path, stem: str, schema: pa.Schema, kind: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        stem: str,
+        schema: pa.Schema,
+        kind: str,
+        dictionary: Sequence[str] | None = None,
+    ) -> None:
         self.kind = kind
         suffix = ".csv" if kind == "csv" else ".parquet"
         self.data_name = f"part-{stem}{suffix}"
@@ -133,7 +141,7 @@ class Segment:
         if kind == "csv":
             self._data = pcsv.CSVWriter(str(self._data_tmp), schema, write_options=no_header)
         else:
-            self._data = pq.ParquetWriter(str(self._data_tmp), schema, compression="snappy")
+            self._data = parquet_writer(self._data_tmp, schema, dictionary)
         self._rejects = pcsv.CSVWriter(
             str(self._rejects_tmp), REJECT_SCHEMA, write_options=no_header
         )
@@ -281,11 +289,11 @@ class Staging:
     def save(self) -> None:
         _write_json(self.plan.staging / "state.json", self.state)
 
-    def new_segment(self, schema: pa.Schema) -> Segment:
+    def new_segment(self, schema: pa.Schema, dictionary: Sequence[str] | None = None) -> Segment:
         for stale in self.plan.staging.glob("*.tmp"):
             stale.unlink()
         stem = f"{len(self.state['segments']):05d}"
-        return Segment(self.plan.staging, stem, schema, self.plan.kind)
+        return Segment(self.plan.staging, stem, schema, self.plan.kind, dictionary)
 
     def commit(self, segment: Segment) -> None:
         segment.close()
@@ -363,10 +371,36 @@ def _join_csv(parts: list[Path], out: Path, *, header_from: pa.Schema | None) ->
         os.fsync(dst.fileno())
 
 
+def parquet_writer(
+    path: Path, schema: pa.Schema, dictionary: Sequence[str] | None = None
+) -> pq.ParquetWriter:
+    """The output's Parquet writer: snappy, dictionary pages for the ``dictionary`` columns
+    only (None: every column). Columns of (nearly) unique values (ids, row numbers, PDs)
+    gain nothing from a dictionary: the writer would hash every value, fill a dictionary
+    page and fall back to plain pages anyway."""
+    use: bool | list[str] = True if dictionary is None else list(dictionary)
+    return pq.ParquetWriter(str(path), schema, compression="snappy", use_dictionary=use)
+
+
+def _dictionary_columns(part: Path) -> list[str]:
+    """Columns written with a dictionary page in ``part`` (the first row group says)."""
+    meta = pq.ParquetFile(part).metadata
+    if meta.num_row_groups == 0:
+        return []
+    group = meta.row_group(0)
+    return [
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).has_dictionary_page
+    ]
+
+
 def _join_parquet(parts: list[Path], out: Path) -> None:
-    """Parquet segments -> one file, row group by row group (bounded memory)."""
+    """Parquet segments -> one file, row group by row group (bounded memory), with the
+    segments' dictionary choice."""
     schema = pq.ParquetFile(parts[0]).schema_arrow
-    with pq.ParquetWriter(str(out), schema, compression="snappy") as writer:
+    dictionary = _dictionary_columns(parts[0])
+    with parquet_writer(out, schema, dictionary) as writer:
         for p in parts:
             pf = pq.ParquetFile(p)
             for i in range(pf.metadata.num_row_groups):

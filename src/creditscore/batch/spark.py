@@ -185,7 +185,13 @@ def _task_function(
         attempt = ctx.attemptNumber() if ctx is not None else 0
         model = _executor_model(ref, options.reasons > 0)
         chunker = ChunkScorer(model, options, input_schema, text=text, folder=folder)
-        segment = Segment(Path(tasks_dir), f"{partition:05d}-{attempt}", chunker.schema, kind)
+        segment = Segment(
+            Path(tasks_dir),
+            f"{partition:05d}-{attempt}",
+            chunker.schema,
+            kind,
+            chunker.dictionary_columns,
+        )
         numbering = _Numbering(offsets or {})
         names: dict[str, str] = {}
         try:

@@ -253,4 +253,6 @@ class RowValidator:
                 col = pd.Categorical.from_codes(col, categories=self._categories[spec.name])
             data[spec.name] = col
         found.sort(key=lambda p: (p.position, self._order[p.field]))
-        return CheckedChunk(pd.DataFrame(data), valid, found)
+        # copy=False: the columns are this chunk's own arrays; a frame of them as they are
+        # (no copy into one 2-D block, which the encoder would only read back column by column)
+        return CheckedChunk(pd.DataFrame(data, copy=False), valid, found)

@@ -130,10 +130,12 @@ class Cleaner:
             values = np.where(np.isin(values, codes), np.nan, values)
         return values
 
-    def numbers(self, frame: Frame) -> np.ndarray:
+    def numbers(self, frame: Frame, out: np.ndarray | None = None) -> np.ndarray:
         """The numeric columns as InputCleaner makes them: float64, special codes -> NaN,
-        then the derived features."""
-        out = np.empty((frame.n, len(self.numeric)), dtype=np.float64)
+        then the derived features (written into ``out`` when given: a (rows, numbers)
+        float64 array or view)."""
+        if out is None:
+            out = np.empty((frame.n, len(self.numeric)), dtype=np.float64)
         for j, col in enumerate(self.inputs):
             out[:, j] = self._number(frame, col)
         if self.derived:
@@ -293,11 +295,13 @@ class TreeEncoder:
         return row
 
     def many(self, frame: Frame) -> np.ndarray:
+        # column-major: each column is written in one contiguous pass, and the binned tree
+        # kernel reads a feature's values contiguously (the others take a C-ordered copy)
         c = self.cleaner
-        X = np.empty((frame.n, self.width), dtype=np.float64)
+        X = np.empty((frame.n, self.width), dtype=np.float64, order="F")
         n_num = len(c.numeric)
         if n_num:
-            X[:, :n_num] = c.numbers(frame)
+            c.numbers(frame, X[:, :n_num])
         for j, col in enumerate(c.categorical):
             X[:, n_num + j] = c.encode_column(frame, col, self.codes[col], np.float64)
         return X

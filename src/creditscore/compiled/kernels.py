@@ -26,6 +26,13 @@ Two evaluation schemes, both over blocks of rows with the trees in the outer loo
   is ``left + 1``, a leaf points to itself and always "goes left", and the block walks a
   tree one level at a time without branches on the tree shape.
 
+* binned bit vectors, for LightGBM ensembles of plain numeric splits: every threshold of
+  a feature is replaced by its rank among the feature's distinct thresholds, and every
+  value by its bin (how many of those thresholds lie below it), so that ``x <= t`` is
+  ``bin <= rank`` exactly; the tests then run on small integers, and the candidate leaves
+  are held in the narrowest word that fits (16 bits for trees of up to 16 leaves), so a
+  vector instruction tests 4 to 16 times as many rows as on float64 values.
+
 The per-row sum always runs in tree order, so a row scored alone equals the same row in a
 batch. All kernels release the GIL; the caller splits large batches across threads. This
 module imports numba, so it is only imported when a tree model is compiled
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 #: Rows walked together through one tree.
 BLOCK = 64
@@ -343,6 +351,74 @@ def lightgbm_bitvector(X, first, last, leaf_start, splits, cat_bits, cat_feature
             l0 = leaf_start[t]
             for i in range(m):
                 out[start + i] += value[l0 + _exit_leaf(alive[i])]
+
+
+#: Rows of a block of the binned kernel.
+BINNED_BLOCK = 256
+
+
+@njit(nogil=True, cache=True)
+def _bin_block(X, start, m, features, edges, edge_start, ones, B, xt, count):
+    """Bins of rows ``start:start + m`` of ``X``: row ``2 j`` of ``B`` holds feature
+    ``features[j]``'s bin (how many of its sorted distinct thresholds lie below the value;
+    ``ones``, the largest word, for a missing value), row ``2 j + 1`` the bin plus one
+    (0 for a missing value)."""
+    for j in range(features.shape[0]):
+        f = features[j]
+        for i in range(m):
+            xt[i] = X[start + i, f]
+            count[i] = 0
+        for e in range(edge_start[j], edge_start[j + 1]):
+            edge = edges[e]
+            for i in range(m):
+                count[i] += xt[i] > edge  # False for NaN
+        for i in range(m):
+            if np.isnan(xt[i]):
+                B[2 * j, i] = ones
+                B[2 * j + 1, i] = 0
+            else:
+                B[2 * j, i] = count[i]
+                B[2 * j + 1, i] = count[i] + 1
+
+
+@njit(nogil=True, cache=True)
+def binned_bitvector(
+    X, features, edges, edge_start, first, last, leaf_start, column, rank, keep, ones, value, out
+):
+    """LightGBM raw score of plain numeric splits (``x <= t``, a missing value left or
+    right) on bins (see :func:`_bin_block`): split ``s`` goes left iff
+    ``B[column[s]] <= rank[s]``. A split whose missing values go left reads the bin plus
+    one against its threshold's rank plus one (a missing value is 0 there: left); the
+    others read the bin against the rank (a missing value is ``ones``, the largest word:
+    right). ``keep``, ``rank`` and ``ones`` are words of one unsigned type, at least one
+    bit per leaf; leaves, sum and order as in :func:`lightgbm_bitvector`, so the result is
+    the same to the bit.
+    """
+    n = X.shape[0]
+    B = np.empty((2 * features.shape[0], BINNED_BLOCK), dtype=keep.dtype)
+    alive = np.empty(BINNED_BLOCK, dtype=keep.dtype)
+    xt = np.empty(BINNED_BLOCK, dtype=np.float64)
+    count = np.empty(BINNED_BLOCK, dtype=np.int64)
+    acc = np.empty(BINNED_BLOCK, dtype=np.float64)
+    for start in range(0, n, BINNED_BLOCK):
+        m = min(BINNED_BLOCK, n - start)
+        _bin_block(X, start, m, features, edges, edge_start, ones, B, xt, count)
+        for i in range(m):
+            acc[i] = 0.0
+        for t in range(first.shape[0]):
+            for i in range(m):
+                alive[i] = ones
+            for s in range(first[t], last[t]):
+                col = B[column[s]]
+                r = rank[s]
+                kept = keep[s]
+                for i in range(m):
+                    alive[i] &= kept if col[i] > r else ones
+            l0 = leaf_start[t]
+            for i in range(m):
+                acc[i] += value[l0 + trailing_zeros(alive[i])]  # type: ignore[call-arg]
+        for i in range(m):
+            out[start + i] = acc[i]
 
 
 @njit(nogil=True, cache=True)

@@ -154,7 +154,10 @@ class Trees:
         self.trees = trees
 
     def fits_bitvector(self) -> bool:
-        return all(int(t.is_leaf.sum()) <= self.MAX_LEAVES for t in self.trees)
+        return self.max_leaves() <= self.MAX_LEAVES
+
+    def max_leaves(self) -> int:
+        return max((int(t.is_leaf.sum()) for t in self.trees), default=1)
 
     @staticmethod
     def _leaf_order(t: Tree) -> tuple[list[int], dict[int, tuple[int, int]]]:
@@ -242,6 +245,51 @@ class Trees:
         )
 
 
+#: Most distinct thresholds of one feature that the binned kernel takes (it counts, for
+#: each value, the thresholds below it one by one; LightGBM has at most ``max_bin``).
+MAX_EDGES = 1024
+
+
+def binned_splits(splits: np.ndarray, max_leaves: int) -> tuple[Any, ...] | None:
+    """The arrays of :func:`~creditscore.compiled.kernels.binned_bitvector` for LightGBM
+    bit-vector ``splits`` (``LGBM_SPLIT`` records), or None where some split is not a
+    plain numeric one (categorical, zero-as-missing) or a feature has too many thresholds.
+
+    (features, edges, edge_start, column, rank, keep, ones): feature ``features[j]``'s
+    sorted distinct thresholds are ``edges[edge_start[j]:edge_start[j + 1]]``; split ``s``
+    reads bin row ``column[s]`` against ``rank[s]`` (see the kernel); ``keep`` the split's
+    leaf word, in the narrowest unsigned type with a bit per leaf.
+    """
+    if len(splits) == 0 or np.any(splits["k"] & 3) or np.isnan(splits["t"]).any():
+        return None
+    word: Any = np.uint16 if max_leaves <= 16 else np.uint32 if max_leaves <= 32 else np.uint64
+    features = np.unique(splits["f"]).astype(np.int64)
+    edges, starts = [], [0]
+    column = np.empty(len(splits), dtype=np.int64)
+    rank = np.empty(len(splits), dtype=word)
+    for j, f in enumerate(features):
+        at = np.flatnonzero(splits["f"] == f)
+        distinct = np.unique(splits["t"][at])  # -0.0 and 0.0 are one threshold, as in x <= t
+        if len(distinct) > MAX_EDGES:
+            return None
+        r = np.searchsorted(distinct, splits["t"][at])
+        nan_left = (splits["k"][at] & 4) != 0
+        column[at] = np.where(nan_left, 2 * j + 1, 2 * j)
+        rank[at] = np.where(nan_left, r + 1, r).astype(word)
+        edges.append(distinct)
+        starts.append(starts[-1] + len(distinct))
+    keep = (splits["m"] & np.uint64((1 << max_leaves) - 1)).astype(word)
+    return (
+        features,
+        np.concatenate(edges).astype(np.float64),
+        np.asarray(starts, dtype=np.int64),
+        column,
+        rank,
+        keep,
+        word(np.iinfo(word).max),
+    )
+
+
 class SklearnForest:
     """``RandomForestClassifier``: mean of each tree's class-1 fraction (float32 inputs)."""
 
@@ -311,6 +359,7 @@ class LightGBM:
 
     has_decision = True
     proba_float32 = False
+    _any_order = False
 
     def __init__(self, model: Any, width: int) -> None:
         binary_classes(model)
@@ -407,10 +456,18 @@ class LightGBM:
         )
         if forest.fits_bitvector():
             first, last, leaf_start, splits, value = forest.bitvector(k.LGBM_SPLIT, np.float64)
-            self.layout = "bit vectors"
-            self._run = lambda X, out: k.lightgbm_bitvector(
-                X, first, last, leaf_start, splits, cat_bits, cat_features, value, out
-            )
+            binned = binned_splits(splits, forest.max_leaves())
+            if binned is not None:
+                self.layout = "binned bit vectors"
+                self._any_order = True  # reads X column by column: C or Fortran order
+                self._run = lambda X, out: k.binned_bitvector(
+                    X, *binned[:3], first, last, leaf_start, *binned[3:], value, out
+                )
+            else:
+                self.layout = "bit vectors"
+                self._run = lambda X, out: k.lightgbm_bitvector(
+                    X, first, last, leaf_start, splits, cat_bits, cat_features, value, out
+                )
         else:
             self.layout = "level by level"
             self._run = self._single
@@ -452,7 +509,14 @@ class LightGBM:
 
     def decision(self, X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape[0])
-        self._run(np.ascontiguousarray(X, dtype=np.float64), out)
+        if (
+            self._any_order
+            and X.dtype == np.float64
+            and (X.flags.c_contiguous or X.flags.f_contiguous)
+        ):
+            self._run(X, out)
+        else:
+            self._run(np.ascontiguousarray(X, dtype=np.float64), out)
         return out
 
     def proba_one(self, x: list[float]) -> float:
