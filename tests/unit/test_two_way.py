@@ -70,3 +70,18 @@ def test_without_splitting_both_halves_run_in_the_caller(monkeypatch: pytest.Mon
     names: list[str] = []
     base.two_way(lambda: 1, lambda: names.append(threading.current_thread().name))
     assert names == [threading.current_thread().name]
+
+
+def test_creditscore_threads_sets_the_threads_and_refuses_nonsense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from creditscore.exceptions import ConfigError
+
+    monkeypatch.setenv("CREDITSCORE_THREADS", "3")
+    assert base._threads() == 3
+    monkeypatch.setenv("CREDITSCORE_THREADS", "")
+    assert 1 <= base._threads() <= 4
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv("CREDITSCORE_THREADS", bad)
+        with pytest.raises(ConfigError, match=f"CREDITSCORE_THREADS='{bad}'"):
+            base._threads()

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from creditscore.exceptions import NotCompilableError
+from creditscore.exceptions import ConfigError, NotCompilableError
 
 #: Largest |compiled - pipeline| accepted by the self-check. Every step mirrors the
 #: library's arithmetic, so real differences are 0 or a few ulps; anything larger means
@@ -18,8 +18,27 @@ from creditscore.exceptions import NotCompilableError
 TOLERANCE = 1e-9
 #: Frames at least this long are split across threads in batch scoring.
 PARALLEL_ROWS = 20_000
-#: Worker threads for batch scoring.
-THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _threads() -> int:
+    """``CREDITSCORE_THREADS`` if set (a positive whole number), else the cores, at most 4."""
+    raw = os.environ.get("CREDITSCORE_THREADS", "").strip()
+    if not raw:
+        return max(1, min(4, os.cpu_count() or 1))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(
+            f"CREDITSCORE_THREADS={raw!r}: expected a whole number of threads >= 1 "
+            "(1 keeps all scoring on the calling thread)"
+        )
+    return value
+
+
+#: Worker threads for batch scoring (1: none, and one application on one thread too).
+THREADS = _threads()
 #: One application's reason codes are split between the caller and one helper thread.
 SPLIT_ONE_ROW = THREADS > 1
 #: A category no model saw in training (used to learn what "unseen" maps to).
