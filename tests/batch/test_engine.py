@@ -311,7 +311,9 @@ def test_a_failing_writer_stops_the_run_and_leaves_no_output(
     assert record["status"] == "failed"
     assert "disk full" in record["error"]
     monkeypatch.setattr(output.Segment, "write", real)
-    run = score_file(src, out, model=model, id_column=ID, chunk_rows=500, overwrite=True)
+    run = score_file(
+        src, out, model=model, id_column=ID, chunk_rows=500, overwrite=True, database_url=db_url
+    )
     assert run.tally.scored == 3_000
 
 
