@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from creditscore.config import MonitoringConfig
+from creditscore.exceptions import DataError
 from creditscore.monitoring import DecisionLogSource, run
 from creditscore.serving.app import create_app
 
@@ -175,6 +176,22 @@ def test_failed_requests_are_logged_and_counted_per_cohort(
         assert secret not in text
     assert any(r["kind"] == "extra_forbidden" and r["field"] == "(unknown)" for r in rows)
     _check_counts(german_model, url, tmp_path / "report")
+
+
+def test_a_range_where_every_request_failed_says_so(
+    german_model, applications, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """No decision, only failed requests: the error names the failures, not just 'none'."""
+    settings = make_settings(tmp_path)
+    app = create_app(settings, german_model.bundle, model_version="7")
+    with TestClient(app) as client:
+        for row in applications[:3]:
+            bad = {k: v for k, v in row.items() if k != "duration_in_month"}
+            assert client.post("/v1/decisions", json=bad, headers=AUTH).status_code == 422
+        assert app.state.serving.log.flush(10)
+    source = DecisionLogSource(german_model.bundle, url=settings.decision_log_url())
+    with pytest.raises(DataError, match=r"3 failed scoring request\(s\) were logged"):
+        run(german_model.bundle, source, MonitoringConfig(min_rows=1))
 
 
 def test_a_log_from_before_errors_were_recorded_shows_not_recorded(

@@ -115,7 +115,14 @@ def run(
         if on_chunk is not None:
             on_chunk(len(chunk))
     if acc.rows == 0:
-        raise DataError(source.empty_message())
+        message = source.empty_message()
+        failed = sum(len(c) for c in source.error_chunks()) if source.errors_recorded else 0
+        if failed:
+            message += (
+                f"; {failed} failed scoring request(s) were logged in that range, so every "
+                "request failed: look at the service (GET /metrics, its log) before the model"
+            )
+        raise DataError(message)
     errors = None
     if source.errors_recorded is not None:
         errors = ErrorCounter(source.errors_recorded)
