@@ -20,8 +20,6 @@ from creditscore.exceptions import BundleError, ConfigError
 __all__ = ["ModelRef", "ResolvedModel", "parse_model_ref", "resolve"]
 
 _REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/@]+)|@(?P<alias>[^/@]+))$")
-#: What ``--model`` accepts, as error messages and help texts say it.
-ACCEPTED = "a bundle folder, models:/NAME/VERSION or models:/NAME@ALIAS"
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,7 @@ class ResolvedModel:
     ref: ModelRef
 
 
-def parse_model_ref(
-    model: str | Path | None, *, model_name: str | None = None, option: str = "--model"
-) -> ModelRef:
+def parse_model_ref(model: str | Path | None, *, model_name: str | None = None) -> ModelRef:
     """``--model`` as a :class:`ModelRef` (not loaded yet). A bad value is a
     :class:`ConfigError` (malformed ``models:`` URI) or :class:`BundleError` (no such
     folder) naming the option, the value and what is accepted."""
@@ -76,18 +72,18 @@ def parse_model_ref(
             version = version[1:]
         if version is not None and not version.isdigit():
             raise ConfigError(
-                f"{option} {text!r}: the version of models:/NAME/VERSION is a number "
+                f"--model {text!r}: the version of models:/NAME/VERSION is a number "
                 f"(got {found['version']!r}); for an alias write models:/NAME@ALIAS"
             )
         return ModelRef(name=found["name"], version=version, alias=found["alias"])
     if text.startswith("models:"):
         raise ConfigError(
-            f"{option} {text!r}: a registered model is models:/NAME/VERSION or models:/NAME@ALIAS"
+            f"--model {text!r}: a registered model is models:/NAME/VERSION or models:/NAME@ALIAS"
         )
     path = Path(text).expanduser()
     if not path.is_dir():
         raise BundleError(
-            f"{option} {text!r} is neither a bundle folder nor a registered model "
+            f"--model {text!r} is neither a bundle folder nor a registered model "
             "(models:/NAME/VERSION or models:/NAME@ALIAS)"
         )
     return ModelRef(path=str(path.resolve()))

@@ -355,9 +355,8 @@ class Scorer:
         infinite column.
         """
         columns = self.score_columns(frame, reasons=reasons, explain=explain)
-        policy = self.policy
-        columns["risk_band"] = policy._names_arr[columns["risk_band"].codes]
-        columns["decision"] = policy._decisions_arr[columns["decision"].codes]
+        for name in ("risk_band", "decision"):  # Categoricals -> arrays of the names
+            columns[name] = np.asarray(columns[name], dtype=object)
         out = pd.DataFrame(
             {name: columns.pop(name) for name in _SCORE_NAMES},
             index=frame.index,

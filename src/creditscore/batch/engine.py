@@ -171,19 +171,20 @@ class _WriteBehind:
         self._queue.join()
         self._check()
 
-    def close(self) -> None:
-        """Write what is left and stop the thread."""
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+
+    def close(self) -> None:
+        """Write what is left and stop the thread."""
+        self._stop()
         self._check()
 
     def abort(self) -> None:
         """Stop without writing what is left (the segment is being discarded)."""
         self._aborted = True
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self._stop()
 
 
 def _identity(stream: TableStream, model: BatchModel, options: ScoringOptions) -> dict[str, Any]:

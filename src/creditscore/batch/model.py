@@ -18,7 +18,7 @@ from creditscore.bundle import ModelBundle
 from creditscore.model_ref import ModelRef, parse_model_ref, resolve
 from creditscore.scorer import Scorer
 
-__all__ = ["BatchModel", "ModelRef", "load_model", "parse_model"]
+__all__ = ["BatchModel", "ModelRef", "load_model"]
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,6 @@ class BatchModel:
         return self.ref.label
 
 
-def parse_model(model: str | Path | None, *, model_name: str | None = None) -> ModelRef:
-    """``--model`` as a :class:`ModelRef` (not loaded yet): :func:`creditscore.model_ref.
-    parse_model_ref`, the one reader of ``--model``."""
-    return parse_model_ref(model, model_name=model_name)
-
-
 def load_model(
     model: str | Path | ModelBundle | ModelRef | BatchModel | None = None,
     *,
@@ -70,7 +64,7 @@ def load_model(
     if isinstance(model, ModelBundle):
         version = str(model.metadata.get("version") or "local")
         return BatchModel(model, _scorer(model, version, reasons), version, None)
-    ref = model if isinstance(model, ModelRef) else parse_model(model, model_name=model_name)
+    ref = model if isinstance(model, ModelRef) else parse_model_ref(model, model_name=model_name)
     got = resolve(ref, tracking_uri=tracking_uri)
     return BatchModel(got.bundle, _scorer(got.bundle, got.version, reasons), got.version, got.ref)
 

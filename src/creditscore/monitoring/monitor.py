@@ -114,22 +114,22 @@ def run(
         acc.add(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))
+    errors = None
+    if source.errors_recorded is not None:
+        errors = ErrorCounter(source.errors_recorded)
+        for error_chunk in source.error_chunks():
+            errors.add(error_chunk)
     if acc.rows == 0:
         message = source.empty_message()
-        failed = sum(len(c) for c in source.error_chunks()) if source.errors_recorded else 0
+        failed = sum(errors.kinds().values()) if errors is not None else 0
         if failed:
             message += (
                 f"; {failed} failed scoring request(s) were logged in that range, so every "
                 "request failed: look at the service (GET /metrics, its log) before the model"
             )
         raise DataError(message)
-    errors = None
-    if source.errors_recorded is not None:
-        errors = ErrorCounter(source.errors_recorded)
-        for error_chunk in source.error_chunks():
-            errors.add(error_chunk)
-        if source.by in ERROR_COHORTS:
-            acc.ensure(errors.labels)  # a cohort whose every request failed is still one
+    if errors is not None and source.by in ERROR_COHORTS:
+        acc.ensure(errors.labels)  # a cohort whose every request failed is still one
     return summarise(acc, reference, config, bundle, source, model_version, errors)
 
 

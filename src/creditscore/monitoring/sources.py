@@ -438,14 +438,16 @@ class DecisionLogSource(Source):
         if self.by not in (ALL, *PERIODS, *LOG_COLUMNS):
             self._json_field = self.by  # checked on the first chunk
 
-    def _filters(self) -> list[Any]:
-        from creditscore.store.tables import decisions_table as d
+    def _filters(self, table: Any = None) -> list[Any]:
+        """The date range on ``table``'s ``created_at`` (default: the decisions)."""
+        from creditscore.store.tables import decisions_table
 
+        created_at = (decisions_table if table is None else table).c.created_at
         out = []
         if self.since is not None:
-            out.append(d.c.created_at >= self.since)
+            out.append(created_at >= self.since)
         if self.until is not None:
-            out.append(d.c.created_at < self.until)
+            out.append(created_at < self.until)
         return out
 
     def total_rows(self) -> int | None:
@@ -581,14 +583,10 @@ class DecisionLogSource(Source):
             return
         cols = [sa.cast(e.c.created_at, sa.String).label("created_at"), e.c.status_code,
                 e.c.kind, e.c.field]  # fmt: skip
-        if self.by in ERROR_COHORTS and self.by in LOG_COLUMNS:
+        by_column = self.by in ERROR_COHORTS and self.by in LOG_COLUMNS
+        if by_column:
             cols.append(e.c[self.by])
-        where = []
-        if self.since is not None:
-            where.append(e.c.created_at >= self.since)
-        if self.until is not None:
-            where.append(e.c.created_at < self.until)
-        statement = sa.select(*cols).where(*where).order_by(e.c.created_at)
+        statement = sa.select(*cols).where(*self._filters(e)).order_by(e.c.created_at)
         try:
             with self.engine.connect() as conn:
                 result = conn.execution_options(
@@ -599,7 +597,7 @@ class DecisionLogSource(Source):
                     if self.by in PERIODS:
                         when = pd.to_datetime(pd.Series(got[0]), utc=True, format="ISO8601")
                         cohort = period_labels(when, self.by)
-                    elif self.by in LOG_COLUMNS and self.by in ERROR_COHORTS:
+                    elif by_column:
                         cohort = np.asarray(got[4], dtype=object)
                     else:  # all, or a cut errors cannot follow: one pooled count
                         cohort = np.full(len(rows), ALL, dtype=object)
