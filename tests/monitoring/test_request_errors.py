@@ -178,19 +178,50 @@ def test_failed_requests_are_logged_and_counted_per_cohort(
     _check_counts(german_model, url, tmp_path / "report")
 
 
-def test_a_range_where_every_request_failed_says_so(
+def test_a_range_where_every_request_failed_is_a_red_report(
     german_model, applications, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """No decision, only failed requests: the error names the failures, not just 'none'."""
+    """No decision, only failed requests: a report (100 % errors, red, exit 1), not an error."""
+    from monitoring.test_cli import cli
+
     settings = make_settings(tmp_path)
     app = create_app(settings, german_model.bundle, model_version="7")
+    n = MonitoringConfig().min_rows  # enough requests for the error rate to get a status
     with TestClient(app) as client:
-        for row in applications[:3]:
+        for row in applications[:n]:
             bad = {k: v for k, v in row.items() if k != "duration_in_month"}
             assert client.post("/v1/decisions", json=bad, headers=AUTH).status_code == 422
         assert app.state.serving.log.flush(10)
+    url = settings.decision_log_url()
+    source = DecisionLogSource(german_model.bundle, url=url)
+    report = run(german_model.bundle, source, MonitoringConfig())
+    assert report.verdict == "red"
+    assert report.source.rows == 0
+    errors = report.overall.operations.errors  # type: ignore[union-attr]
+    assert (errors.client, errors.server, errors.rate, errors.status) == (n, 0, 1.0, "act")
+    assert [a.item for a in report.alerts] == ["errors"]
+    assert f"{n} of {n} scoring requests failed (100.0%" in report.alerts[0].message
+    assert any("only failed scoring requests" in n for n in report.notes)
+    assert report.overall.score.psi is None  # nothing to compare, and nothing made up
+
+    out = cli(
+        "monitor", "--model", str(german_model.bundle_path), "--current", "decisions",
+        "--database", url, "--by", "all", "--out", str(tmp_path / "report"), cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Verdict: RED" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
+    html = (tmp_path / "report" / "monitoring.html").read_text()
+    assert "100.0%" in html
+    assert "only failed scoring requests" in html
+
+
+def test_an_empty_range_is_still_a_clear_error(german_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings, german_model.bundle, model_version="7")):
+        pass  # creates the log's tables, logs nothing
     source = DecisionLogSource(german_model.bundle, url=settings.decision_log_url())
-    with pytest.raises(DataError, match=r"3 failed scoring request\(s\) were logged"):
+    with pytest.raises(DataError, match="no decision"):
         run(german_model.bundle, source, MonitoringConfig(min_rows=1))
 
 

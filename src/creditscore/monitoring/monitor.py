@@ -119,15 +119,8 @@ def run(
         errors = ErrorCounter(source.errors_recorded)
         for error_chunk in source.error_chunks():
             errors.add(error_chunk)
-    if acc.rows == 0:
-        message = source.empty_message()
-        failed = sum(errors.kinds().values()) if errors is not None else 0
-        if failed:
-            message += (
-                f"; {failed} failed scoring request(s) were logged in that range, so every "
-                "request failed: look at the service (GET /metrics, its log) before the model"
-            )
-        raise DataError(message)
+    if acc.rows == 0 and (errors is None or not sum(errors.kinds().values())):
+        raise DataError(source.empty_message())
     if errors is not None and source.by in ERROR_COHORTS:
         acc.ensure(errors.labels)  # a cohort whose every request failed is still one
     return summarise(acc, reference, config, bundle, source, model_version, errors)
@@ -210,6 +203,11 @@ def summarise(
     perf = reference.performance
     meta = bundle.metadata or {}
     notes = [*reference.notes, *source.notes]
+    if acc.rows == 0:
+        notes.append(
+            "no decision in this range, only failed scoring requests: drift and performance "
+            "cannot be measured; look at the service (GET /metrics, its log) before the model"
+        )
     if mature and len(mature) < len(cohorts):
         notes.append(
             f"the performance of all cohorts pools the {len(mature)} whose outcomes have "
