@@ -216,6 +216,36 @@ def test_a_range_where_every_request_failed_is_a_red_report(
     assert "only failed scoring requests" in html
 
 
+def test_a_503_while_no_model_is_loaded_is_recorded(
+    german_model, applications, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A scoring request refused at admission (no model loaded: 503) lands in the log as a
+    server-side failure without a model version, and the monitor counts it as 5xx."""
+    settings = make_settings(tmp_path)
+    app = create_app(settings, german_model.bundle, model_version="7")
+    with TestClient(app) as client:
+        for row in applications[:5]:
+            assert client.post("/v1/decisions", json=row, headers=AUTH).status_code == 200
+        models = app.state.serving.models
+        with monkeypatch.context() as m:  # the state between an unload and the next load
+            m.setattr(models, "current", None)
+            r = client.post("/v1/decisions", json=applications[5], headers=AUTH)
+            assert (r.status_code, r.json()["error"]) == (503, "no_model")
+            batch = {"applications": applications[6:8]}
+            assert client.post("/v1/decisions/batch", json=batch, headers=AUTH).status_code == 503
+        assert app.state.serving.log.flush(10)
+    rows = _stored(settings.decision_log_url())
+    assert [(r["status_code"], r["kind"]) for r in rows] == [(503, "no_model")] * 2
+    assert {r["endpoint"] for r in rows} == {"single", "batch"}
+    assert {r["model_version"] for r in rows} == {None}
+    source = DecisionLogSource(german_model.bundle, by="all", url=settings.decision_log_url())
+    report = run(german_model.bundle, source, MonitoringConfig(min_rows=1))
+    errors = report.overall.operations.errors  # type: ignore[union-attr]
+    assert (report.overall.n, errors.client, errors.server) == (5, 0, 2)
+    assert errors.server_rate == pytest.approx(2 / 7)
+    assert any(a.item == "errors" and a.level == "red" for a in report.alerts)
+
+
 def test_an_empty_range_is_still_a_clear_error(german_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path)
     with TestClient(create_app(settings, german_model.bundle, model_version="7")):
