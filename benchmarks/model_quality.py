@@ -306,6 +306,20 @@ def calibration_slope(y: np.ndarray, p: np.ndarray) -> float:
     return float(fit.coef_[0, 0])
 
 
+def paired_delta_interval(
+    y: np.ndarray, p: np.ndarray, q: np.ndarray, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile interval of AUC(p) - AUC(q) over paired bootstrap resamples of the
+    holdout rows (the same resample for both models)."""
+    from creditscore.evaluation.metrics import weighted_auc
+
+    n = len(y)
+    W = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+    d = weighted_auc(W, y, p) - weighted_auc(W, y, q)
+    lo, hi = np.nanquantile(d, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
 def run_holdout(name: str, seconds: float | None, seed: int = 42) -> dict[str, Any] | None:
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
@@ -355,17 +369,21 @@ def run_holdout(name: str, seconds: float | None, seed: int = 42) -> dict[str, A
     }
     if true_pd is not None:
         out["true_pd_auc"] = float(roc_auc_score(y_hold, true_pd[np.sort(hold_idx)]))
+    ref_pd: dict[str, np.ndarray] = {}
     for label, model in references(list(ds.numeric), list(ds.categorical), seed).items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fitted = clone(model).fit(rows[inputs], y_fit)
             p = fitted.predict_proba(hold[inputs])[:, 1]
+        ref_pd[label] = p
         out[label] = {
             "auc": float(roc_auc_score(y_hold, p)),
             "brier": float(brier_score_loss(y_hold, p)),
         }
-    best_ref = max(out["untuned LR"]["auc"], out["untuned LightGBM"]["auc"])
+    best_label = max(ref_pd, key=lambda k: out[k]["auc"])
+    best_ref = out[best_label]["auc"]
     out["champion_minus_best_reference"] = out["champion_auc"] - best_ref
+    out["delta_interval_95"] = paired_delta_interval(y_hold, p_champ, ref_pd[best_label])
     out["never_below_either"] = out["champion_auc"] >= best_ref
     return out
 
@@ -384,6 +402,7 @@ def print_holdout(results: list[dict[str, Any]]) -> None:
         "LR AUC",
         "LGBM AUC",
         "Δ best",
+        "95% CI",
         "Brier",
         "mean PD / bad %",
         "slope",
@@ -402,6 +421,7 @@ def print_holdout(results: list[dict[str, Any]]) -> None:
             f"{lr:.4f}",
             f"{gbm:.4f}",
             f"[{style}]{delta:+.4f}[/{style}]",
+            "[{:+.3f}, {:+.3f}]".format(*r["delta_interval_95"]),
             f"{r['champion_brier']:.4f}",
             f"{100 * r['mean_pd']:.1f} / {100 * r['holdout_bad_rate']:.1f}",
             f"{r['calibration_slope']:.2f}",
@@ -409,7 +429,8 @@ def print_holdout(results: list[dict[str, Any]]) -> None:
     wins = sum(r["never_below_either"] for r in results)
     table.caption = (
         f"champion at or above both untuned references on {wins} of {len(results)} data sets; "
-        "Δ best = champion AUC - the better reference; slope: calibration slope (1 = ideal)"
+        "Δ best = champion AUC - the better reference, 95% CI from 1,000 paired bootstrap "
+        "resamples of the holdout; slope: calibration slope (1 = ideal)"
     )
     console.print(table)
 

@@ -387,6 +387,7 @@ def _log_candidate(
     now = int(time.time() * 1000)
     metrics = _metrics(
         {
+            "selection_auc": cand.selection_auc,
             "cv_auc_mean": tuning.cv_auc_mean,
             "cv_auc_std": tuning.cv_auc_std,
             "valid_roc_auc": cand.valid_auc,
@@ -439,6 +440,7 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
         "dataset_bads": ds.n_bads,
         "dataset_bad_rate": ds.bad_rate,
         **{f"split_{k}_rows": v for k, v in sizes.items()},
+        "champion_selection_auc": champ.selection_auc,
         "champion_cv_auc_mean": champ.cv_auc_mean,
         "champion_cv_auc_std": champ.cv_auc_std,
         "champion_fitted_rows": len(result.fit_rows),
@@ -590,6 +592,8 @@ def _candidates_csv(result: TrainingResult) -> str:
             "candidate": c.name,
             "label": c.label,
             "champion": c.name == result.champion,
+            "selection_auc": c.selection_auc,
+            "kept_defaults": c.tuning.kept_defaults,
             "cv_auc_mean": c.cv_auc_mean,
             "cv_auc_std": c.cv_auc_std,
             "valid_roc_auc": c.valid_auc,

@@ -58,25 +58,28 @@ def train_with_progress(cfg: Any) -> Any:
 def _print_training(result: Any) -> None:
     prov = result.provenance
     table = Table(title="Candidates: CV on train, then the validation set")
-    for col in ("candidate", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "s"):
+    for col in ("candidate", "select", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "s"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
-    for r in sorted(result.candidates, key=lambda c: c.cv_auc_mean, reverse=True):
+    for r in sorted(result.candidates, key=lambda c: c.selection_auc, reverse=True):
         champion = r.name == result.champion
+        trials = f"{r.tuning.n_trials}/{r.tuning.n_pruned}p" if r.tuning.n_trials else "-"
         table.add_row(
             r.name + (" *" if champion else ""),
+            f"{r.selection_auc:.4f}",
             f"{r.cv_auc_mean:.4f}",
             f"{r.cv_auc_std:.3f}",
             fmt(r.valid_auc, 4),
             fmt(r.valid_ks, 3),
             fmt(r.valid_brier, 4),
-            f"{r.tuning.n_trials}/{r.tuning.n_pruned}p" if r.tuning.n_trials else "-",
+            trials + ("d" if r.tuning.kept_defaults else ""),
             f"{r.tuning.seconds + r.fit_seconds:.0f}",
             style="bold green" if champion else None,
         )
     table.caption = (
-        f"* champion: {result.champion_result.label}; trials n/Np = run/pruned;"
-        " s = tuning + fitting seconds\n"
-        f"CV AUC: {prov.selection}; valid AUC, KS, Brier: {prov.candidates}"
+        f"* champion: {result.champion_result.label}; trials n/Np = run/pruned, d = "
+        "defaults kept (tuning gained less than one standard error); s = tuning + fitting "
+        f"seconds\nselect: {prov.selection}; CV AUC: train's folds alone; valid AUC, KS, "
+        f"Brier: {prov.candidates}"
     )
     console.print(table)
 

@@ -204,9 +204,11 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
                 "name": c.name,
                 "label": c.label,
                 "champion": c.name == result.champion,
+                "selection_auc": c.selection_auc,
                 "cv_auc_mean": c.cv_auc_mean,
                 "cv_auc_std": c.cv_auc_std,
                 "cv_auc_folds": list(c.tuning.cv_auc_folds),
+                "kept_defaults": c.tuning.kept_defaults,
                 "valid_auc": c.valid_auc,
                 "valid_ks": c.valid_ks,
                 "valid_brier": c.valid_brier,
@@ -215,12 +217,13 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
                 "tuning_seconds": c.tuning.seconds,
                 "fit_seconds": c.fit_seconds,
             }
-            for c in sorted(result.candidates, key=lambda c: c.cv_auc_mean, reverse=True)
+            for c in sorted(result.candidates, key=lambda c: c.selection_auc, reverse=True)
         ],
         "budget": cfg.budget.model_dump(mode="json"),
         "champion": {
             "params": {str(k): v for k, v in champ.tuning.best_params.items()},
             "members": _members(result),
+            "selection_auc": champ.selection_auc,
             "cv_auc_mean": champ.cv_auc_mean,
             "cv_auc_std": champ.cv_auc_std,
             "calibration": result.calibration.method,

@@ -251,7 +251,7 @@ class _Facts:
         return [
             ("final_fit", str(p["final_fit"])),
             ("Shipped model fitted on", str(p["fitted_on"])),
-            ("Selection (CV AUC)", str(p["selection"])),
+            ("Selection AUC", str(p["selection"])),
             ("Candidates' valid AUC, KS, Brier", str(p["candidates"])),
             ("Calibration", str(p["calibration"])),
             ("Threshold", str(p["threshold"])),
@@ -262,6 +262,7 @@ class _Facts:
     def candidate_table(self) -> tuple[list[str], list[list[str]]]:
         head = [
             "candidate",
+            "selection AUC",
             "CV ROC-AUC",
             "± std",
             "valid AUC",
@@ -273,12 +274,14 @@ class _Facts:
         rows = [
             [
                 ("★ " if c["champion"] else "") + c["label"],
+                fmt(c.get("selection_auc")),
                 fmt(c["cv_auc_mean"]),
                 fmt(c["cv_auc_std"], 3),
                 fmt(c["valid_auc"]),
                 fmt(c["valid_ks"], 3),
                 fmt(c["valid_brier"]),
-                f"{c['trials']} ({c['pruned']})" if c["trials"] else "–",
+                (f"{c['trials']} ({c['pruned']})" if c["trials"] else "–")
+                + (", defaults kept" if c.get("kept_defaults") else ""),
                 fmt(c["fit_seconds"], 2),
             ]
             for c in self.c["candidates"]
@@ -297,8 +300,11 @@ class _Facts:
         )
         return (
             f"Each candidate is tuned with Optuna ({limits} per candidate, whichever comes first) "
-            f"by stratified {b['cv_folds']}-fold cross-validated ROC-AUC on train; the champion "
-            "(★) has the best mean CV ROC-AUC (ties: better validation AUC)."
+            f"by stratified {b['cv_folds']}-fold cross-validated ROC-AUC on train; its defaults "
+            "are kept unless the best trial beats them by more than one standard error of the "
+            "paired fold differences. The champion (★) has the best selection AUC: the mean "
+            f"ROC-AUC over the {b['cv_folds']} folds and the validation rows, which took no "
+            "part in tuning (ties: better CV ROC-AUC); a blend is chosen on the same parts."
         )
 
     def param_rows(self) -> list[tuple[str, str]]:
@@ -306,6 +312,7 @@ class _Facts:
         rows = [
             ("Model", f"{self.c['label']} ({self.c['candidate']})"),
             ("Inputs", str(ch["features"])),
+            ("Selection AUC (folds and valid)", fmt(ch.get("selection_auc"))),
             ("CV ROC-AUC on train", f"{fmt(ch['cv_auc_mean'])} ± {fmt(ch['cv_auc_std'], 3)}"),
             ("Calibration", ch["calibration"]),
         ]

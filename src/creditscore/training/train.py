@@ -3,9 +3,12 @@
 Plain functions, no MLflow and no printing: progress goes to an optional ``Progress``
 object (the CLI draws bars with it), results come back as a ``TrainingResult``.
 
-The champion is the candidate with the best mean cross-validated ROC-AUC on train (five
-folds over 70 % of the data are a steadier judge than one 15 % validation set). Then,
-by ``final_fit``:
+The champion is the candidate with the best *selection AUC*: the mean ROC-AUC over the
+five CV folds of train and, as a sixth part, the validation rows (scored by the fold
+models with ``final_fit: train_valid``, by the model fitted on train with ``train``). The
+folds alone are what tuning maximised, so their best is partly luck; the validation rows
+are out of sample for every candidate and took no part in tuning. A blend of candidates
+is chosen on the same six parts. Then, by ``final_fit``:
 
 - ``train_valid`` (default): calibration (method by cross-validated log loss) and the
   cost threshold come from cross-fitted out-of-fold PDs over train + valid: train rows
@@ -96,10 +99,21 @@ class CandidateResult:
     valid_auc: float
     valid_ks: float
     valid_brier: float
+    # PDs of the validation rows behind valid_auc (a part of the selection)
+    valid_proba: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def cv_auc_mean(self) -> float:
         return self.tuning.cv_auc_mean
+
+    @property
+    def selection_folds(self) -> list[float]:
+        """The AUC of each part the champion is chosen on: the CV folds, then valid."""
+        return [*self.tuning.cv_auc_folds, self.valid_auc]
+
+    @property
+    def selection_auc(self) -> float:
+        return float(np.mean(self.selection_folds))
 
     @property
     def cv_auc_std(self) -> float:
@@ -169,8 +183,8 @@ def _fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[Any, float]:
     return model, time.perf_counter() - start
 
 
-def _valid_scores(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[float, float, float]:
-    return _scores(y, model.predict_proba(X)[:, 1])
+def _valid_pd(model: Any, X: pd.DataFrame) -> np.ndarray:
+    return np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
@@ -183,32 +197,31 @@ def _scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     )
 
 
-def _fold_auc(
-    y: np.ndarray, proba: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
-) -> list[float]:
-    return [float(roc_auc_score(y[va], proba[va])) for _, va in splits]
+def _fold_auc(y: np.ndarray, proba: np.ndarray, parts: list[np.ndarray]) -> list[float]:
+    return [float(roc_auc_score(y[rows], proba[rows])) for rows in parts]
 
 
 def select_blend(
     oof: dict[str, np.ndarray],
     y: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
+    parts: list[np.ndarray],
     max_steps: int = BLEND_STEPS,
 ) -> dict[str, int]:
-    """Greedy forward ensemble selection on out-of-fold PDs (Caruana et al., 2004).
+    """Greedy forward ensemble selection on out-of-sample PDs (Caruana et al., 2004).
 
     Start from the best single candidate; at each step add (with replacement) the candidate
-    whose inclusion raises the mean fold AUC of the averaged PD the most; stop when nothing
-    helps. Returns member -> weight (how many times it was picked).
+    whose inclusion raises the mean AUC over ``parts`` (row indices: the CV folds, and the
+    validation rows) of the averaged PD the most; stop when nothing helps. Returns member
+    -> weight (how many times it was picked).
     """
-    score = {name: float(np.mean(_fold_auc(y, p, splits))) for name, p in oof.items()}
+    score = {name: float(np.mean(_fold_auc(y, p, parts))) for name, p in oof.items()}
     first = max(score, key=lambda n: score[n])
     picks = [first]
     total = oof[first].copy()
     best = score[first]
     for _ in range(max_steps):
         trials = {
-            name: float(np.mean(_fold_auc(y, (total + p) / (len(picks) + 1), splits)))
+            name: float(np.mean(_fold_auc(y, (total + p) / (len(picks) + 1), parts)))
             for name, p in oof.items()
         }
         name = max(trials, key=lambda n: trials[n])
@@ -236,7 +249,9 @@ def _blend(
     yv: np.ndarray,
     config: ProjectConfig,
 ) -> CandidateResult | None:
-    """A weighted soft-vote blend, kept only if it beats the best single candidate on CV.
+    """A weighted soft-vote blend, chosen on the selection's six parts (train's CV folds
+    and valid: members' out-of-fold and validation PDs), kept only if it beats the best
+    single candidate there.
 
     With ``final_fit: train`` it is fitted on train and scored on valid; with
     ``train_valid`` its out-of-fold and holdout PDs are the weighted means of its members'
@@ -245,13 +260,16 @@ def _blend(
     if len(results) < 2:
         return None
     splits = folds(y, config.budget.cv_folds, config.budget.seed)
+    train_parts = [va for _, va in splits]
+    parts = [*train_parts, np.arange(len(y), len(y) + len(yv))]
     by_name = {r.name: r for r in results}
-    weights = select_blend({r.name: r.tuning.oof_proba for r in results}, y, splits)
+    evidence = {r.name: np.concatenate([r.tuning.oof_proba, r.valid_proba]) for r in results}
+    weights = select_blend(evidence, np.concatenate([y, yv]), parts)
     if len(weights) < 2:
         return None
     names, w = list(weights), [weights[n] for n in weights]
     oof = _weighted([by_name[n].tuning.oof_proba for n in names], w)
-    fold_aucs = _fold_auc(y, oof, splits)
+    fold_aucs = _fold_auc(y, oof, train_parts)
     members = [(n, clone(by_name[n].model)) for n in names]
     blend = VotingClassifier(members, voting="soft", weights=w)
     holdout = None
@@ -272,11 +290,12 @@ def _blend(
     label = "Blend of " + " + ".join(f"{n}×{k}" if k > 1 else n for n, k in weights.items())
     if config.final_fit == "train":
         model, seconds = _fit(blend, X, y)
-        auc, ks, brier = _valid_scores(model, Xv, yv)
-        return CandidateResult("blend", label, tuning, model, seconds, auc, ks, brier)
+        pv = _valid_pd(model, Xv)
+        auc, ks, brier = _scores(yv, pv)
+        return CandidateResult("blend", label, tuning, model, seconds, auc, ks, brier, pv)
     assert holdout is not None
     auc, ks, brier = _scores(yv, holdout)
-    return CandidateResult("blend", label, tuning, blend, 0.0, auc, ks, brier)
+    return CandidateResult("blend", label, tuning, blend, 0.0, auc, ks, brier, holdout)
 
 
 @dataclass
@@ -378,12 +397,13 @@ def _candidates(
         pipeline = cand.pipeline(tuning.best_params, ctx)
         if cross_fit:
             assert tuning.holdout_proba is not None
-            auc, ks, brier = _scores(d.yv, tuning.holdout_proba)
-            res = CandidateResult(cand.name, cand.label, tuning, pipeline, 0.0, auc, ks, brier)
+            pv = tuning.holdout_proba
+            model, seconds = pipeline, 0.0
         else:
             model, seconds = _fit(pipeline, d.Xt, d.yt)
-            auc, ks, brier = _valid_scores(model, d.Xv, d.yv)
-            res = CandidateResult(cand.name, cand.label, tuning, model, seconds, auc, ks, brier)
+            pv = _valid_pd(model, d.Xv)
+        auc, ks, brier = _scores(d.yv, pv)
+        res = CandidateResult(cand.name, cand.label, tuning, model, seconds, auc, ks, brier, pv)
         results.append(res)
         progress.candidate_end(cand.name, res)
     return results
@@ -401,7 +421,8 @@ def _ship_train(config: ProjectConfig, d: _Data, champ: CandidateResult) -> _Shi
         final_fit="train",
         fitted_on=_rows(nt, "train"),
         fitted_rows=nt,
-        selection=f"{config.budget.cv_folds}-fold CV on {_rows(nt, 'train')}",
+        selection=f"mean AUC over the {config.budget.cv_folds} CV folds of {_rows(nt, 'train')} "
+        f"and {_rows(nv, 'valid')} (each candidate fitted on train)",
         candidates=f"each candidate fitted on train, scored on {_rows(nv, 'valid')}",
         calibration=f"method by CV log loss within {_rows(nv, 'valid')}, fitted on all of valid",
         threshold=f"cost-optimal on the calibrated PDs of {_rows(nv, 'valid')}",
@@ -442,7 +463,8 @@ def _ship_train_valid(
         final_fit="train_valid",
         fitted_on=_rows(n, "train + valid"),
         fitted_rows=n,
-        selection=f"{folds_n}-fold CV on {_rows(nt, 'train')}",
+        selection=f"mean AUC over the {folds_n} CV folds of {_rows(nt, 'train')} and "
+        f"{_rows(nv, 'valid')} (scored by the fold models)",
         candidates=f"the {folds_n} fold models of the train CV, scored on {_rows(nv, 'valid')}",
         calibration=f"method by CV log loss within the {rows}; fitted on all of them",
         threshold=f"cost-optimal on the calibrated out-of-fold PDs of {_rows(n, 'train + valid')}",
@@ -500,7 +522,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             results.append(blend)
             progress.candidate_end("blend", blend)
 
-    champ = max(results, key=lambda r: (round(r.cv_auc_mean, 4), r.valid_auc))
+    champ = max(results, key=lambda r: (round(r.selection_auc, 4), r.cv_auc_mean))
     if config.final_fit == "train":
         progress.stage(f"Calibrating {champ.label} on the validation set")
         shipped = _ship_train(config, d, champ)
