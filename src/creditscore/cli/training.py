@@ -58,7 +58,7 @@ def train_with_progress(cfg: Any) -> Any:
 def _print_training(result: Any) -> None:
     prov = result.provenance
     table = Table(title="Candidates: CV on train, then the validation set")
-    for col in ("candidate", "select", "CV AUC", "±", "valid AUC", "KS", "Brier", "trials", "s"):
+    for col in ("candidate", "select", "CV AUC", "valid AUC", "KS", "Brier", "trials", "s"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for r in sorted(result.candidates, key=lambda c: c.selection_auc, reverse=True):
         champion = r.name == result.champion
@@ -67,7 +67,6 @@ def _print_training(result: Any) -> None:
             r.name + (" *" if champion else ""),
             f"{r.selection_auc:.4f}",
             f"{r.cv_auc_mean:.4f}",
-            f"{r.cv_auc_std:.3f}",
             fmt(r.valid_auc, 4),
             fmt(r.valid_ks, 3),
             fmt(r.valid_brier, 4),
@@ -176,7 +175,7 @@ def train(
 
     Without --config: ./creditscore.yaml if present, else the bundled German data.
 
-    Prints a table of candidates (CV AUC mean ± std, valid AUC, KS, Brier, seconds),
+    Prints a table of candidates (selection AUC, CV AUC, valid AUC, KS, Brier, seconds),
     the champion's test metrics and decision policy, and where the bundle and plots are;
     each figure says which rows it comes from (``final_fit`` in the config: the shipped
     model learns from train + valid, the default, or from train only).
