@@ -11,7 +11,7 @@ LightGBM model on the bundled German data.
 
 Prints one table, operations x checks (``ok``: the check ran and passed on every case;
 ``xN``: N cases failed it), and writes the counts to ``benchmarks/results/fuzz_api.json``.
-Exits non-zero when any check failed. Target (DESIGN.md section 8): 0 failures.
+Exits non-zero when any check failed. Target: 0 failures.
 """
 
 from __future__ import annotations

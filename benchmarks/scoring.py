@@ -20,7 +20,7 @@ second (best of ``--repeats``; the compiled path uses ``creditscore.compiled.THR
 threads), and ``score_frame(frame, reasons=4, explain=True)`` (4 reason codes on every
 row) on ``--reason-rows`` rows. Parity: largest |compiled - pipeline| PD over the test rows
 and the batch. Reason codes are baseline Shapley values on the compiled model (the
-pipeline has none to compare with: its column is the PD alone, as in DESIGN.md).
+pipeline has none to compare with: its column is the PD alone).
 
     python benchmarks/scoring.py [--datasets german,taiwan] [--candidates logistic,...]
                                  [--calls 5000] [--pipeline-calls 300] [--rows 100000]

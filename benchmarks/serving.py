@@ -14,8 +14,8 @@ loopback port. For both it measures, over keep-alive HTTP/1.1 connections:
 plus the in-process ``Scorer.decide`` latency. Without ``--model`` it first trains a quick
 logistic + LightGBM model on the bundled German data; the targets are for the demo
 champion (``creditscore train``, then ``--model artifacts/bundles/german-credit-...``).
-Prints one table and writes JSON to ``benchmarks/results/serving.json``. Targets (DESIGN.md
-section 7): the default Decision (reason codes on declines and referrals) over HTTP p50 <=
+Prints one table and writes JSON to ``benchmarks/results/serving.json``. Targets: the
+default Decision (reason codes on declines and referrals) over HTTP p50 <=
 1.0 ms, p99 <= 3 ms and >= 8x faster than ``mlflow models serve``; in process, a decision
 with 4 reason codes <= 0.05 ms.
 """

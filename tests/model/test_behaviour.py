@@ -1,4 +1,4 @@
-"""Behavioural tests (DESIGN.md habit 9): properties a credit model must have."""
+"""Behavioural tests: properties a credit model must have."""
 
 from __future__ import annotations
 
