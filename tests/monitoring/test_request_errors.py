@@ -141,6 +141,8 @@ def _check_counts(german_model, url: str, out: Path | None = None) -> None:  # t
     by_decision = run(bundle, DecisionLogSource(bundle, by="decision", url=url), config)
     assert all(c.operations.errors is None for c in by_decision.cohorts)  # type: ignore[union-attr]
     assert by_decision.overall.operations.errors.total == 12  # type: ignore[union-attr]
+    pooled_alerts = [a for a in by_decision.alerts if a.item == "errors"]
+    assert [(a.level, a.cohort) for a in pooled_alerts] == [("red", by_decision.overall.cohort)]
     assert any("counted for all cohorts together" in n for n in by_decision.notes)
 
 
@@ -203,6 +205,12 @@ def test_a_range_where_every_request_failed_is_a_red_report(
     assert f"{n} of {n} scoring requests failed (100.0%" in report.alerts[0].message
     assert any("only failed scoring requests" in n for n in report.notes)
     assert report.overall.score.psi is None  # nothing to compare, and nothing made up
+    # a cut failed requests cannot follow (they got no decision): no cohort, the same alert
+    by_decision = run(
+        german_model.bundle, DecisionLogSource(german_model.bundle, by="decision", url=url)
+    )
+    assert (by_decision.cohorts, by_decision.verdict, by_decision.exit_code) == ([], "red", 1)
+    assert [(a.item, a.level) for a in by_decision.alerts] == [("errors", "red")]
 
     out = cli(
         "monitor", "--model", str(german_model.bundle_path), "--current", "decisions",

@@ -196,6 +196,8 @@ def summarise(
     alerts: list[Alert] = []
     for c in cohorts:
         alerts += cohort_alerts(c, config)
+    if errors is not None and source.by not in ERROR_COHORTS:  # counted for all together
+        alerts += error_alerts(overall, config)
     if len(mature) > 1 and overall.performance is not None:
         alerts += performance_alerts(overall.performance, MATURE)
     alerts.sort(key=lambda a: 0 if a.level == RED else 1)
@@ -304,11 +306,17 @@ def cohort_alerts(c: CohortResult, config: MonitoringConfig) -> list[Alert]:
             )
     if c.performance is not None:
         out += performance_alerts(c.performance, c.cohort)
+    return out + error_alerts(c, config)
+
+
+def error_alerts(c: CohortResult, config: MonitoringConfig) -> list[Alert]:
+    """The failed-requests alert of a cohort (or of all cohorts, when the cut is one that
+    failed requests cannot follow), if its error rate is past a threshold."""
     errors = c.operations.errors if c.operations is not None else None
     level = _level(errors.status) if errors is not None else None
     if level and errors is not None and errors.rate is not None:
-        out.append(Alert(level, "errors", c.cohort, error_message(errors, c.n, config, level)))
-    return out
+        return [Alert(level, "errors", c.cohort, error_message(errors, c.n, config, level))]
+    return []
 
 
 def error_message(
