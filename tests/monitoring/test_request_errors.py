@@ -205,12 +205,18 @@ def test_a_range_where_every_request_failed_is_a_red_report(
     assert f"{n} of {n} scoring requests failed (100.0%" in report.alerts[0].message
     assert any("only failed scoring requests" in n for n in report.notes)
     assert report.overall.score.psi is None  # nothing to compare, and nothing made up
-    # a cut failed requests cannot follow (they got no decision): no cohort, the same alert
+    # a cut failed requests cannot follow (they got no decision): the pooled count's
+    # cohort, the same red alert, and a report that renders
     by_decision = run(
         german_model.bundle, DecisionLogSource(german_model.bundle, by="decision", url=url)
     )
-    assert (by_decision.cohorts, by_decision.verdict, by_decision.exit_code) == ([], "red", 1)
+    assert [c.cohort for c in by_decision.cohorts] == ["all"]
+    assert (by_decision.verdict, by_decision.exit_code) == ("red", 1)
     assert [(a.item, a.level) for a in by_decision.alerts] == [("errors", "red")]
+    from creditscore.reporting.monitoring import write_report
+
+    page = write_report(by_decision, tmp_path / "by_decision")["html"].read_text()
+    assert "100.0%" in page
 
     out = cli(
         "monitor", "--model", str(german_model.bundle_path), "--current", "decisions",

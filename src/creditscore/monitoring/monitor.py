@@ -121,8 +121,10 @@ def run(
             errors.add(error_chunk)
     if acc.rows == 0 and (errors is None or not sum(errors.kinds().values())):
         raise DataError(source.empty_message())
-    if errors is not None and source.by in ERROR_COHORTS:
-        acc.ensure(errors.labels)  # a cohort whose every request failed is still one
+    if errors is not None and (source.by in ERROR_COHORTS or acc.rows == 0):
+        # a cohort whose every request failed is still one; with no decision at all, the
+        # pooled count's cohort is the report's one (every report has a cohort)
+        acc.ensure(errors.labels)
     return summarise(acc, reference, config, bundle, source, model_version, errors)
 
 
