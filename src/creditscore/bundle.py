@@ -4,11 +4,19 @@ On disk a bundle is a folder::
 
     bundle.json     schema, policy, profile, reason texts, metrics, metadata, checksums
     model.joblib    the fitted, calibrated scikit-learn estimator (raw frame -> PD)
+    compiled.pkl    its compiled form and the pipeline's answers on probe applications
+                    (absent for a model with no exact compiled form)
     plots/          evaluation plots (PNG), for people
 
-``model.joblib`` is a pickle, and unpickling runs code: ``load`` refuses a folder or file
-that another user could have written (owner is not us, or group/world-writable), and one
-whose SHA-256 does not match the manifest, so a tampered or half-copied bundle never loads.
+``model.joblib`` and ``compiled.pkl`` are pickles, and unpickling runs code: ``load``
+refuses a folder or file that another user could have written (owner is not us, or
+group/world-writable), and one whose SHA-256 does not match the manifest, so a tampered or
+half-copied bundle never loads.
+
+``load`` reads the manifest and checks the files but unpickles the pipeline only when
+``bundle.model`` is first used: scoring uses :meth:`ModelBundle.compiled`, the saved
+compiled form (:mod:`creditscore.compiled.saved`), so a scoring process never imports
+scikit-learn unless the compiled form cannot be used.
 """
 
 from __future__ import annotations
@@ -18,12 +26,12 @@ import json
 import os
 import stat
 import sys
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -32,8 +40,12 @@ from creditscore.data.schema import InputSchema
 from creditscore.exceptions import BundleError
 from creditscore.policy import DecisionPolicy
 
+if TYPE_CHECKING:
+    from creditscore.compiled import CompiledModel
+
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
+COMPILED_FILE = "compiled.pkl"  # creditscore.compiled.saved.COMPILED_FILE (not imported here)
 MANIFEST = "bundle.json"
 # Libraries whose pickles must match across save and load (major.minor).
 PINNED_LIBRARIES = (
@@ -92,6 +104,8 @@ class ModelBundle:
     reasons: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Where :meth:`compiled` got the compiled model from (set when it first runs).
+    compiled_note: str = field(default="", init=False, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,6 +114,38 @@ class ModelBundle:
     @property
     def features(self) -> list[str]:
         return self.schema.names
+
+    def compiled(self) -> CompiledModel:
+        """The compiled model (built once per bundle, shared by its Scorers): the one saved
+        with the bundle if it loads and passes its check, else compiled from the pipeline
+        now. Raises :class:`~creditscore.exceptions.NotCompilableError` when the model has
+        no exact compiled form."""
+        with _LOCK:
+            done = self.__dict__.get("_compiled")
+            if done is None:
+                done = self.__dict__["_compiled"] = self._compile()
+        return done
+
+    def _compile(self) -> CompiledModel:
+        from creditscore.compiled import NotCompilableError, compile_model
+
+        path = self.__dict__.get("_compiled_path")
+        note = "compiled from the pipeline"
+        if path is not None:
+            from creditscore.compiled.saved import load_compiled
+
+            if _sha256(path) != self.__dict__["_compiled_sha256"]:  # replaced since load
+                raise BundleError(f"{path} does not match its checksum: the bundle was altered")
+            try:
+                compiled = load_compiled(path, self.schema)
+            except NotCompilableError as exc:
+                note = f"saved compiled form not used ({exc}); compiled from the pipeline"
+            else:
+                self.compiled_note = "the bundle's saved compiled form, checked on load"
+                return compiled
+        compiled = compile_model(self.model, self.schema)
+        self.compiled_note = note
+        return compiled
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Probability of default for each row of a raw application frame."""
@@ -110,7 +156,17 @@ class ModelBundle:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         model_path = folder / MODEL_FILE
+        import joblib
+
+        from creditscore.compiled.saved import save_compiled
+
         joblib.dump(self.model, model_path, compress=3)
+        compiled_path = folder / COMPILED_FILE
+        compiled_path.unlink(missing_ok=True)
+        not_compiled = save_compiled(self.model, self.schema, compiled_path)
+        checksums = {MODEL_FILE: _sha256(model_path)}
+        if not_compiled is None:
+            checksums[COMPILED_FILE] = _sha256(compiled_path)
         manifest = {
             "format_version": FORMAT_VERSION,
             "schema": self.schema.to_dict(),
@@ -119,7 +175,8 @@ class ModelBundle:
             "reasons": self.reasons,
             "metrics": self.metrics,
             "metadata": {**self.metadata, "library_versions": library_versions()},
-            "checksums": {MODEL_FILE: _sha256(model_path)},
+            "checksums": checksums,
+            "compiled": {"saved": not_compiled is None, "reason": not_compiled},
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default))
         return folder
@@ -142,18 +199,22 @@ class ModelBundle:
                 f"{folder}: bundle format {manifest.get('format_version')!r} is not supported "
                 f"by this creditscore (expects {FORMAT_VERSION}); retrain the model"
             )
-        for p in (folder, model_path):
-            _check_trusted(p)
-        expected = manifest.get("checksums", {}).get(MODEL_FILE)
-        if expected != _sha256(model_path):
-            raise BundleError(f"{model_path} does not match its checksum: the bundle was altered")
+        checksums = manifest.get("checksums", {})
+        compiled_path = folder / COMPILED_FILE if COMPILED_FILE in checksums else None
+        if compiled_path is not None and not compiled_path.is_file():
+            raise BundleError(
+                f"{compiled_path} is listed in {MANIFEST} but missing: the bundle was not "
+                "copied whole"
+            )
+        for p in (folder, model_path, compiled_path):
+            if p is not None:
+                _check_trusted(p)
+        for file in (model_path, compiled_path):
+            if file is not None and checksums.get(file.name) != _sha256(file):
+                raise BundleError(f"{file} does not match its checksum: the bundle was altered")
         _check_versions(folder, manifest.get("metadata", {}).get("library_versions", {}))
-        try:
-            model = joblib.load(model_path)
-        except Exception as exc:  # a broken pickle can raise anything
-            raise BundleError(f"{model_path} could not be loaded: {exc}") from exc
-        return cls(
-            model=model,
+        bundle = cls(
+            model=_NOT_LOADED,
             schema=InputSchema.from_dict(manifest["schema"]),
             policy=DecisionPolicy.from_dict(manifest["policy"]),
             profile=Profile.from_dict(manifest["profile"]),
@@ -161,6 +222,49 @@ class ModelBundle:
             metrics=manifest.get("metrics", {}),
             metadata=manifest.get("metadata", {}),
         )
+        bundle.__dict__["_model_path"] = model_path
+        bundle.__dict__["_model_sha256"] = checksums[MODEL_FILE]
+        bundle.__dict__["_compiled_path"] = compiled_path
+        bundle.__dict__["_compiled_sha256"] = checksums.get(COMPILED_FILE)
+        return bundle
+
+
+_LOCK = threading.RLock()
+_NOT_LOADED = object()
+
+
+def _get_model(bundle: ModelBundle) -> Any:
+    model = bundle.__dict__["model"]
+    if model is _NOT_LOADED:
+        with _LOCK:
+            model = bundle.__dict__["model"]
+            if model is _NOT_LOADED:
+                model = bundle.__dict__["model"] = _load_model(
+                    bundle.__dict__["_model_path"], bundle.__dict__["_model_sha256"]
+                )
+    return model
+
+
+def _set_model(bundle: ModelBundle, model: Any) -> None:
+    bundle.__dict__["model"] = model
+    bundle.__dict__.pop("_compiled", None)  # another model: compile it anew
+    bundle.__dict__.pop("_compiled_path", None)
+
+
+# ``model`` is a dataclass field read through this property: a loaded bundle unpickles its
+# pipeline on first use (checked against its checksum when the bundle was loaded).
+setattr(ModelBundle, "model", property(_get_model, _set_model))  # noqa: B010
+
+
+def _load_model(path: Path, sha256: str) -> Any:
+    import joblib
+
+    if _sha256(path) != sha256:  # replaced since the bundle was loaded
+        raise BundleError(f"{path} does not match its checksum: the bundle was altered")
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a broken pickle can raise anything
+        raise BundleError(f"{path} could not be loaded: {exc}") from exc
 
 
 def _check_versions(folder: Path, saved: dict[str, str]) -> None:

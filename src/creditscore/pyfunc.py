@@ -1,9 +1,10 @@
 """The ModelBundle as an MLflow ``python_function`` model.
 
-A logged model holds our bundle folder (``bundle.json`` + ``model.joblib``) as its one
-artifact; ``predict`` runs the same :class:`~creditscore.scorer.Scorer` as our service, so
-``mlflow models serve``, ``mlflow.pyfunc.spark_udf`` and ``mlflow.pyfunc.load_model`` give
-exactly our probabilities, scores, bands and decisions.
+A logged model holds our bundle folder (``bundle.json`` + ``model.joblib`` +
+``compiled.pkl``) as its one artifact; ``predict`` runs the same
+:class:`~creditscore.scorer.Scorer` as our service, so ``mlflow models serve``,
+``mlflow.pyfunc.spark_udf`` and ``mlflow.pyfunc.load_model`` give exactly our
+probabilities, scores, bands and decisions.
 
 Our own service does not go through pyfunc: ``registry.load_bundle`` downloads a registered
 version's bundle folder into a private local cache and loads it natively. Importing this

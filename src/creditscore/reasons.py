@@ -28,7 +28,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,14 +38,16 @@ from creditscore.compiled import (
     Contributions,
     NotCompilableError,
     PipelineContributions,
-    compile_model,
 )
 from creditscore.compiled.inputs import Frame
 from creditscore.compiled.shapley import top_contributions as _top_contributions
 from creditscore.data.profile import FeatureProfile, Profile
 from creditscore.data.schema import FieldSpec, InputSchema
 from creditscore.exceptions import ScoringInputError
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
+
+if TYPE_CHECKING:
+    from creditscore.bundle import ModelBundle
 
 __all__ = [
     "BASE_VALUE",
@@ -461,7 +463,7 @@ class Explainer:
     @classmethod
     def from_bundle(
         cls,
-        bundle: Any,
+        bundle: ModelBundle,
         *,
         method: str = "auto",
         n_permutations: int = 10,
@@ -471,13 +473,13 @@ class Explainer:
         """Build once per loaded bundle (milliseconds; about a second the first time numba
         compiles in a process). ``compiled``: the bundle's compiled model if already built."""
         schema: InputSchema = bundle.schema
-        profile: Profile | None = getattr(bundle, "profile", None)
+        profile: Profile | None = bundle.profile
         typical = typical_values(schema, profile)
         reference = _reference(schema, typical)
         contributions: Contributions
         if compiled is None:
             try:
-                compiled = compile_model(bundle.model, schema)
+                compiled = bundle.compiled()
             except NotCompilableError:
                 compiled = None
         if compiled is not None:
@@ -492,12 +494,12 @@ class Explainer:
             contributions = PipelineContributions(
                 bundle.model, schema, reference, n_permutations=n_permutations, seed=seed
             )
-        metadata = getattr(bundle, "metadata", {}) or {}
+        metadata = bundle.metadata or {}
         return cls(
             contributions,
             schema,
             sensitive=list(metadata.get("sensitive", [])),
-            reasons=getattr(bundle, "reasons", {}) or {},
+            reasons=bundle.reasons or {},
             typical=typical,
         )
 

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from creditscore.bundle import ModelBundle
-from creditscore.compiled import CompiledModel, NotCompilableError, compile_model
+from creditscore.compiled import CompiledModel, NotCompilableError
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.derived import date_day
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
 from creditscore.policy import DECISIONS
 from creditscore.reasons import Explainer, ReasonCode
 
@@ -139,13 +139,13 @@ class Scorer:
         self.fast_path_detail = "compilation disabled"
         if compile:
             try:
-                self._compiled = compile_model(bundle.model, bundle.schema)
+                self._compiled = bundle.compiled()
             except NotCompilableError as exc:
                 self.fast_path_detail = f"not compiled: {exc}"
                 logger.warning("scoring %s with the sklearn pipeline: %s", bundle.name, exc)
             else:
                 self.fast_path = "compiled"
-                self.fast_path_detail = self._compiled.description
+                self.fast_path_detail = f"{self._compiled.description}; {bundle.compiled_note}"
         self.explainer: Explainer | None = None
         if reasons:
             try:

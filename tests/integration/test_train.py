@@ -306,6 +306,11 @@ def test_a_derived_feature_scores_the_same_in_pipeline_scorer_api_and_pyfunc(
     apps = rows.to_dict(orient="records")
     singles = [scorer.decide(a).probability_of_default for a in apps]
     np.testing.assert_allclose(singles, want, rtol=0, atol=1e-9)
+    # the bundle as saved: its compiled form (derived features included) loads and agrees
+    saved = Scorer(ModelBundle.load(result.bundle_path))
+    assert "saved compiled form" in saved.fast_path_detail, saved.fast_path_detail
+    np.testing.assert_array_equal(saved.probabilities(X), scorer.probabilities(X))
+    assert [saved.decide(a).probability_of_default for a in apps] == singles
 
     import warnings
 

@@ -11,10 +11,18 @@ practice it is equal to the last bit or within a few ulps).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import json
 import math
+import pickle
+import subprocess
+import sys
+import textwrap
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +33,7 @@ from sklearn.ensemble import ExtraTreesClassifier, VotingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from creditscore import bundle as bundle_module
 from creditscore.bundle import ModelBundle
 from creditscore.compiled import NotCompilableError, compile_model, logit, verify
 from creditscore.compiled import trees as compiled_trees
@@ -33,7 +42,7 @@ from creditscore.data.ingest import load_raw, validate
 from creditscore.data.profile import build_profile
 from creditscore.data.schema import InputSchema
 from creditscore.data.split import split_indices
-from creditscore.exceptions import ScoringInputError
+from creditscore.exceptions import BundleError, ScoringInputError
 from creditscore.init import infer_config, render_yaml
 from creditscore.models.catalog import CATALOG, Context
 from creditscore.policy import DecisionPolicy
@@ -724,3 +733,134 @@ def test_binned_bit_vectors_equal_the_float_kernels_to_the_bit(
     plain = ~np.isinf(values).any(axis=1) & ~tiny
     want = model.predict_proba(rows[plain])[:, 1]
     np.testing.assert_allclose(got[plain], want, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------ saved compiled form
+def _saved(data: Trained, candidate: str, folder: Path) -> ModelBundle:
+    """The candidate (isotonic) saved as a bundle and loaded again."""
+    model = calibrated(
+        data.models[candidate], "isotonic", data.X.iloc[data.valid], data.y[data.valid]
+    )
+    bundle(model, data, candidate).save(folder)
+    return ModelBundle.load(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate", CANDIDATES)
+def test_a_loaded_bundle_scores_and_explains_with_its_saved_compiled_form(
+    german_fit: Trained, candidate: str, tmp_path: Path
+) -> None:
+    loaded = _saved(german_fit, candidate, tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    assert manifest["compiled"] == {"saved": True, "reason": None}
+    scorer = Scorer(loaded)
+    assert scorer.fast_path == "compiled", scorer.fast_path_detail
+    assert "saved compiled form" in scorer.fast_path_detail
+    assert loaded.__dict__["model"] is bundle_module._NOT_LOADED  # the pipeline never read
+    rows = german_fit.test_rows
+    fresh = Scorer(bundle(loaded.model, german_fit, candidate))  # compiled from the pipeline
+    assert "compiled from the pipeline" in fresh.fast_path_detail
+    pd.testing.assert_frame_equal(
+        scorer.score_frame(rows, reasons=4), fresh.score_frame(rows, reasons=4)
+    )
+    assert assert_parity(scorer, rows) <= 1e-12
+    assert_parity(scorer, messy(rows, german_fit, seed=1, unseen=True), single=False)
+
+
+def _rewrite_compiled(folder: Path, saved: Any) -> None:
+    """Replace compiled.pkl and its checksum, as a bundle written by other code would be."""
+    path = folder / "compiled.pkl"
+    path.write_bytes(pickle.dumps(saved))
+    manifest = json.loads((folder / "bundle.json").read_text())
+    manifest["checksums"]["compiled.pkl"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+
+
+def test_a_saved_compiled_form_that_fails_its_check_is_compiled_again(
+    small_german: Trained, tmp_path: Path
+) -> None:
+    folder = tmp_path / "b"
+    _saved(small_german, "logistic", folder)
+    saved = pickle.loads((folder / "compiled.pkl").read_bytes())
+    wrong = dataclasses.replace(saved.answers, valid=saved.answers.valid + 0.01)
+    _rewrite_compiled(folder, dataclasses.replace(saved, answers=wrong))
+    scorer = Scorer(ModelBundle.load(folder))
+    assert scorer.fast_path == "compiled"
+    assert "not used (compiled model differs from the pipeline" in scorer.fast_path_detail
+    assert_parity(scorer, small_german.test_rows.iloc[:50])
+
+
+def test_a_saved_compiled_form_from_other_code_is_compiled_again(
+    small_german: Trained, tmp_path: Path
+) -> None:
+    folder = tmp_path / "b"
+    _saved(small_german, "logistic", folder)
+    saved = pickle.loads((folder / "compiled.pkl").read_bytes())
+    _rewrite_compiled(folder, dataclasses.replace(saved, fingerprint="another version"))
+    scorer = Scorer(ModelBundle.load(folder))
+    assert "from another creditscore" in scorer.fast_path_detail
+    assert_parity(scorer, small_german.test_rows.iloc[:50])
+    _rewrite_compiled(folder, {"not": "a compiled model"})
+    assert "from another creditscore" in Scorer(ModelBundle.load(folder)).fast_path_detail
+
+
+def test_an_altered_compiled_file_is_refused(small_german: Trained, tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    _saved(small_german, "logistic", folder)
+    path = folder / "compiled.pkl"
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(BundleError, match=r"compiled\.pkl does not match its checksum"):
+        ModelBundle.load(folder)
+    path.unlink()  # half-copied
+    with pytest.raises(BundleError, match=r"compiled\.pkl is listed in bundle\.json but missing"):
+        ModelBundle.load(folder)
+
+
+def test_a_model_with_no_compiled_form_saves_none_and_loads(
+    small_german: Trained, tmp_path: Path
+) -> None:
+    folder = tmp_path / "b"
+    loaded = _saved(small_german, "extra_trees", folder)
+    assert not (folder / "compiled.pkl").exists()
+    manifest = json.loads((folder / "bundle.json").read_text())
+    assert manifest["compiled"]["saved"] is False
+    assert "ExtraTreesClassifier" in manifest["compiled"]["reason"]
+    scorer = Scorer(loaded)
+    assert scorer.fast_path == "pipeline"
+    rows = small_german.test_rows.iloc[:20]
+    np.testing.assert_array_equal(
+        scorer.score_frame(rows)["probability_of_default"], pipeline_pd(scorer, rows)
+    )
+
+
+@pytest.mark.slow
+def test_a_loaded_bundle_scores_in_a_process_that_never_imports_scikit_learn(
+    german_fit: Trained, tmp_path: Path
+) -> None:
+    """The blend (every model library) loaded and scored with reason codes in a fresh
+    interpreter: the same answers, and no scikit-learn, model library or joblib loaded."""
+    folder = tmp_path / "b"
+    loaded = _saved(german_fit, "blend", folder)
+    rows = german_fit.test_rows.iloc[:40]
+    rows.to_pickle(tmp_path / "rows.pkl")
+    want = Scorer(bundle(loaded.model, german_fit, "blend")).score_frame(rows, reasons=4)
+    code = textwrap.dedent(
+        f"""
+        import sys, pandas as pd
+        from creditscore.bundle import ModelBundle
+        from creditscore.scorer import Scorer
+        scorer = Scorer(ModelBundle.load({str(folder)!r}))
+        rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
+        scorer.score_frame(rows, reasons=4).to_pickle({str(tmp_path / "got.pkl")!r})
+        scorer.decide(rows.iloc[0].to_dict())
+        libs = ("sklearn", "lightgbm", "xgboost", "catboost", "torch", "skorch", "joblib",
+                "optbinning", "scipy.stats")
+        print("LOADED=" + ",".join(m for m in libs if m in sys.modules))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "LOADED="
+    pd.testing.assert_frame_equal(pd.read_pickle(tmp_path / "got.pkl"), want)

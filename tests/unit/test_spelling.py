@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from creditscore.data.schema import InputSchema
-from creditscore.features.preprocess import InputCleaner, canonical_spellings
+from creditscore.features.preprocess import InputCleaner
+from creditscore.features.spelling import canonical_spellings
 from creditscore.serving.schemas import application_model
 
 

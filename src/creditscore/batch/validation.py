@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from creditscore.data.ingest import CSV_NA_VALUES
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
 from creditscore.scorer import Scorer
 
 __all__ = ["CheckedChunk", "RowProblem", "RowValidator"]

@@ -46,6 +46,55 @@ UNSEEN = "\x00creditscore-unseen\x00"
 
 Values = Sequence[Any]  # one validated application, in schema order (float | str | None)
 
+
+def kernels() -> Any:
+    """The numba kernels module (:mod:`creditscore.compiled.kernels`)."""
+    try:
+        from creditscore.compiled import kernels
+    except ImportError as exc:  # numba missing or broken
+        raise NotCompilableError(f"tree models need numba: {exc}") from None
+    return kernels
+
+
+class KernelCall:
+    """One kernel of :mod:`creditscore.compiled.kernels` with its fixed arrays:
+    ``KernelCall("level_row", a, b)(x)`` is ``kernels.level_row(x, a, b)`` and
+    ``KernelCall("level_trees", a, b)(X, out)`` is ``kernels.level_trees(X, a, b, out)``.
+
+    Unlike a lambda it pickles (a bundle saves its compiled form): by the kernel's name
+    and its arrays, the dispatcher looked up again when unpickled."""
+
+    def __init__(self, name: str, *fixed: Any) -> None:
+        self.name = name
+        self.fixed = fixed
+        self._fn = getattr(kernels(), name)
+
+    def __call__(self, lead: Any, *tail: Any) -> Any:
+        return self._fn(lead, *self.fixed, *tail)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name, "fixed": self.fixed}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"], *state["fixed"])  # type: ignore[misc]
+
+
+class HoldsKernels:
+    """A compiled estimator that keeps the kernels module as ``self.k``: pickled without
+    it (a module does not pickle) and given it back when unpickled."""
+
+    k: Any
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("k", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.k = kernels()
+
+
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()

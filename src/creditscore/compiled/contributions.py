@@ -47,8 +47,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.frozen import FrozenEstimator
 
 from creditscore.compiled.base import (
     PARALLEL_ROWS,
@@ -97,6 +95,9 @@ def logit(p: Any) -> np.ndarray:
 
 def uncalibrated(model: Any) -> Any:
     """The fitted model inside a bundle's calibration wrapper (the model itself if none)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
     if isinstance(model, CalibratedClassifierCV):
         model = model.calibrated_classifiers_[0].estimator
     while isinstance(model, FrozenEstimator):

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import bisect
 import math
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier, VotingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
 from creditscore.compiled.base import (
     PARALLEL_ROWS,
@@ -48,6 +41,13 @@ from creditscore.compiled.probes import probe_frame, raw_variants
 from creditscore.compiled.trees import CatBoost, LightGBM, SklearnForest, XGBoost
 from creditscore.data.schema import InputSchema
 
+if TYPE_CHECKING:  # compiling reads scikit-learn objects; a compiled model needs none
+    from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.pipeline import Pipeline
+
 
 class Node(Protocol):
     """A compiled estimator: responses for one validated row or a raw frame."""
@@ -65,6 +65,10 @@ class PipelineNode:
     """``Pipeline([clean, prep, model])`` as encoder + kernel."""
 
     def __init__(self, pipe: Pipeline, schema: InputSchema) -> None:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+
         steps = pipe.steps
         require(
             len(steps) == 3 and [s[0] for s in steps] == ["clean", "prep", "model"],
@@ -145,6 +149,8 @@ class PipelineNode:
 
 
 def is_tree_family(ct: ColumnTransformer, cleaner: Cleaner) -> bool:
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
     blocks = {name: trans for name, trans, _ in ct.transformers_}
     if cleaner.numeric:
         return type(blocks.get("num")) is FunctionTransformer
@@ -263,6 +269,9 @@ class CalibratedNode:
     proba_float32 = False
 
     def __init__(self, model: CalibratedClassifierCV, schema: InputSchema) -> None:
+        from sklearn.calibration import _SigmoidCalibration
+        from sklearn.isotonic import IsotonicRegression
+
         binary_classes(model)
         self.parts: list[tuple[Node, str, Any]] = []
         for cc in model.calibrated_classifiers_:
@@ -301,6 +310,11 @@ class CalibratedNode:
 
 
 def compile_node(est: Any, schema: InputSchema) -> Node:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
     if type(est) is FrozenEstimator:
         return compile_node(est.estimator, schema)
     if type(est) is CalibratedClassifierCV:
@@ -422,25 +436,56 @@ def compile_model(model: Any, schema: InputSchema, *, check: bool = True) -> Com
 
 
 def verify(compiled: CompiledModel, model: Any, schema: InputSchema) -> float:
-    """Largest |compiled - pipeline| on probe applications; raises above TOLERANCE.
+    """Largest |compiled - pipeline| on probe applications; raises above TOLERANCE."""
+    return check(compiled, expected_outputs(compiled, model, schema))
+
+
+def _probes(compiled: CompiledModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The probe applications: valid ones, and their raw variants (other spellings,
+    special codes, unseen categories), built from the schema alone."""
+    valid = probe_frame(compiled.schema)
+    return valid, raw_variants(valid, compiled.schema, compiled.special_codes())
+
+
+def expected_outputs(compiled: CompiledModel, model: Any, schema: InputSchema) -> ProbeAnswers:
+    """The pipeline's PDs on the probe applications (what :func:`check` holds a compiled
+    model to; a bundle saves them with its compiled form)."""
+    import warnings
+
+    if compiled.schema.names != schema.names:
+        raise NotCompilableError("compiled model and schema name different fields")
+    out = []
+    for frame in _probes(compiled):
+        with warnings.catch_warnings():  # unknown categories are the point here
+            warnings.simplefilter("ignore")
+            out.append(np.asarray(model.predict_proba(frame)[:, 1], dtype=np.float64))
+    return ProbeAnswers(valid=out[0], raw=out[1])
+
+
+@dataclass(frozen=True)
+class ProbeAnswers:
+    """The pipeline's PDs on the valid probe applications and on their raw variants."""
+
+    valid: np.ndarray
+    raw: np.ndarray
+
+
+def check(compiled: CompiledModel, want: ProbeAnswers) -> float:
+    """Largest |compiled - pipeline| on the probes; raises above TOLERANCE.
 
     Batch scoring is checked on valid probes and on their raw variants, single scoring
     on the valid probes (what validation lets through).
     """
-    import warnings
-
-    valid = probe_frame(schema)
-    raw = raw_variants(valid, schema, compiled.special_codes())
+    schema = compiled.schema
+    valid, raw = _probes(compiled)
     worst = 0.0
-    for frame in (valid, raw):
-        with warnings.catch_warnings():  # unknown categories are the point here
-            warnings.simplefilter("ignore")
-            want = np.asarray(model.predict_proba(frame)[:, 1], dtype=np.float64)
+    for frame, expected in ((valid, want.valid), (raw, want.raw)):
+        if len(expected) != len(frame):
+            raise NotCompilableError("probe answers do not match the probe applications")
         got = compiled.predict_frame(frame)
-        worst = max(worst, float(np.max(np.abs(got - want), initial=0.0)))
+        worst = max(worst, float(np.max(np.abs(got - expected), initial=0.0)))
     rows = valid.astype(object).where(valid.notna(), None).to_numpy()
-    want = np.asarray(model.predict_proba(valid)[:, 1], dtype=np.float64)
-    for row, p in zip(rows, want, strict=True):
+    for row, p in zip(rows, want.valid, strict=True):
         values = [
             math.nan if v is None and f.kind == "numeric" else v
             for v, f in zip(row, schema.fields, strict=True)

@@ -12,20 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from creditscore.compiled.base import Values, require
 from creditscore.compiled.probes import category_probes, cleaned_probe_frame
 from creditscore.data.schema import InputSchema
 from creditscore.features.derived import RowEvaluator, date_days, evaluate_frame
-from creditscore.features.preprocess import InputCleaner, _to_float32, canonical_key
+from creditscore.features.spelling import canonical_key
+
+if TYPE_CHECKING:  # compiling reads these; a compiled model needs none of them
+    from creditscore.features.preprocess import InputCleaner
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,8 @@ class Cleaner:
     """
 
     def __init__(self, cleaner: InputCleaner, schema: InputSchema) -> None:
+        from creditscore.features.preprocess import InputCleaner
+
         require(type(cleaner) is InputCleaner, "the pipeline does not start with InputCleaner")
         self.inputs = [str(c) for c in cleaner.numeric]  # numbers read from the application
         self.categorical = [str(c) for c in cleaner.categorical]
@@ -241,6 +242,8 @@ class Encoder(Protocol):
 
 def column_transformer_blocks(ct: Any, cleaner: Cleaner) -> tuple[Any, Any]:
     """The fitted (numeric, categorical) transformers of a family ColumnTransformer."""
+    from sklearn.compose import ColumnTransformer
+
     require(type(ct) is ColumnTransformer, "preprocessing is not a ColumnTransformer")
     require(ct.remainder == "drop", "the ColumnTransformer keeps remainder columns")
     blocks = {name: (trans, list(cols)) for name, trans, cols in ct.transformers_}
@@ -259,6 +262,8 @@ class TreeEncoder:
     """``ordinal`` family: numbers as they are, categories as ordinal codes (unseen -> NaN)."""
 
     def __init__(self, cleaner: Cleaner, ct: Any) -> None:
+        from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
         num, cat = column_transformer_blocks(ct, cleaner)
         if num is not None:
             require(
@@ -311,6 +316,12 @@ class LinearEncoder:
     """``onehot`` family: median imputation + missing indicators, scaling, one-hot."""
 
     def __init__(self, cleaner: Cleaner, prep: Any) -> None:
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+        from creditscore.features.preprocess import _to_float32
+
         self.float32 = False
         ct = prep
         if type(prep) is Pipeline:

@@ -11,13 +11,19 @@ from __future__ import annotations
 import bisect
 import math
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
-from creditscore.compiled.base import NotCompilableError, Values, binary_classes, require
+from creditscore.compiled.base import (
+    HoldsKernels,
+    NotCompilableError,
+    Values,
+    binary_classes,
+    kernels,
+    require,
+)
 from creditscore.compiled.inputs import (
     CategoryCodes,
     Cleaner,
@@ -26,6 +32,9 @@ from creditscore.compiled.inputs import (
     codes_from_probe,
 )
 from creditscore.compiled.probes import category_probes, cleaned_probe_frame
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 
 class Kernel(Protocol):
@@ -145,7 +154,7 @@ def torch_array(tensor: Any) -> np.ndarray:
     return out
 
 
-class MLP:
+class MLP(HoldsKernels):
     """``TorchMLPClassifier`` (eval mode): Linear, BatchNorm folded in, ReLU (numba)."""
 
     has_decision = False
@@ -192,8 +201,6 @@ class MLP:
         layers.append((pending[0].T.copy(), pending[1], False))
         require(layers[0][0].shape[0] == width, "MLP input width does not match the encoder")
         require(all(relu for _, _, relu in layers[:-1]), "MLP hidden layer without ReLU")
-        from creditscore.compiled.trees import kernels
-
         self.k = kernels()
         self.weights = tuple(np.ascontiguousarray(W) for W, _, _ in layers)
         self.biases = tuple(np.ascontiguousarray(b) for _, b, _ in layers)

@@ -12,20 +12,21 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
 
-from creditscore.compiled.base import NotCompilableError, binary_classes, require
+from creditscore.compiled.base import (
+    HoldsKernels,
+    KernelCall,
+    NotCompilableError,
+    binary_classes,
+    kernels,
+    require,
+)
 
-
-def kernels() -> Any:
-    try:
-        from creditscore.compiled import kernels
-    except ImportError as exc:  # numba missing or broken
-        raise NotCompilableError(f"tree models need numba: {exc}") from None
-    return kernels
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
 
 
 def floor32(x: np.ndarray) -> np.ndarray:
@@ -322,14 +323,12 @@ class SklearnForest:
         forest = Trees(trees)
         roots, depth, nodes, leaf_value = forest.levels(k.NODE, np.float64, {"t": np.inf, "f": 1})
         deepest = int(depth.max())
-        self._row = lambda x32: k.level_row(x32, roots, deepest, nodes, leaf_value, 0.0)
-        self._single = lambda X32, out: k.level_trees(
-            X32, roots, depth, nodes, leaf_value, 0.0, out
-        )
+        self._row = KernelCall("level_row", roots, deepest, nodes, leaf_value, 0.0)
+        self._single = KernelCall("level_trees", roots, depth, nodes, leaf_value, 0.0)
         if forest.fits_bitvector():
             vectors = forest.bitvector(k.SPLIT, np.float64)
             self.layout = "bit vectors"
-            self._sum = lambda X32, out: k.bitvector_trees(X32, *vectors, 0.0, out)
+            self._sum = KernelCall("bitvector_trees", *vectors, 0.0)
         else:
             self.layout = "level by level"
             self._sum = self._single
@@ -450,24 +449,23 @@ class LightGBM:
             k.LGBM_NODE, np.float64, {"t": np.inf, "k": 4}
         )
         deepest = int(depth.max())
-        self._row = lambda x: k.lightgbm_row(x, roots, deepest, nodes, cat_bits, leaf_value)
-        self._single = lambda X, out: k.lightgbm_trees(
-            X, roots, depth, nodes, cat_bits, leaf_value, out
-        )
+        self._row = KernelCall("lightgbm_row", roots, deepest, nodes, cat_bits, leaf_value)
+        self._single = KernelCall("lightgbm_trees", roots, depth, nodes, cat_bits, leaf_value)
         if forest.fits_bitvector():
             first, last, leaf_start, splits, value = forest.bitvector(k.LGBM_SPLIT, np.float64)
             binned = binned_splits(splits, forest.max_leaves())
             if binned is not None:
                 self.layout = "binned bit vectors"
                 self._any_order = True  # reads X column by column: C or Fortran order
-                self._run = lambda X, out: k.binned_bitvector(
-                    X, *binned[:3], first, last, leaf_start, *binned[3:], value, out
+                self._run = KernelCall(
+                    "binned_bitvector", *binned[:3], first, last, leaf_start, *binned[3:], value
                 )
             else:
                 self.layout = "bit vectors"
-                self._run = lambda X, out: k.lightgbm_bitvector(
-                    X, first, last, leaf_start, splits, cat_bits, cat_features, value, out
-                )
+                self._run = KernelCall(
+                    "lightgbm_bitvector", first, last, leaf_start, splits, cat_bits, cat_features,
+                    value,
+                )  # fmt: skip
         else:
             self.layout = "level by level"
             self._run = self._single
@@ -530,7 +528,7 @@ class LightGBM:
         return np.asarray(self.sigmoid * self.decision(X))
 
 
-class XGBoost:
+class XGBoost(HoldsKernels):
     """``XGBClassifier`` (binary:logistic, gbtree): float32 trees, margin and transform."""
 
     has_decision = False
@@ -584,19 +582,17 @@ class XGBoost:
         roots, depth, nodes, leaf_value = forest.levels(k.NODE, np.float32, {"t": np.inf, "f": 1})
         deepest = int(depth.max())
         self.base = np.float32(0.0)  # set below, once the trees can reproduce XGBoost's margins
-        self._row = lambda x32: k.level_row(x32, roots, deepest, nodes, leaf_value, self.base)
-        self._single = lambda X32, base, out: k.level_trees(
-            X32, roots, depth, nodes, leaf_value, base, out
-        )
+        self._single = KernelCall("level_trees", roots, depth, nodes, leaf_value)
         if forest.fits_bitvector():
             vectors = forest.bitvector(k.SPLIT, np.float32)
             self.layout = "bit vectors"
-            self._margin = lambda X32, base, out: k.bitvector_trees(X32, *vectors, base, out)
+            self._margin = KernelCall("bitvector_trees", *vectors)
         else:
             self.layout = "level by level"
             self._margin = self._single
         raw = str(learner["learner_model_param"]["base_score"]).strip("[]").split(",")[0]
         self.base = self._base_margin(booster, np.float32(float(raw)), width)
+        self._row = KernelCall("level_row", roots, deepest, nodes, leaf_value, self.base)
         self.game = tree_game(trees, threshold_split, float32=True, add=float(self.base))
 
     def _base_margin(self, booster: Any, base_score: np.float32, width: int) -> np.float32:
@@ -655,7 +651,7 @@ class XGBoost:
         return margin.astype(np.float64)
 
 
-class CatBoost:
+class CatBoost(HoldsKernels):
     """``CatBoostClassifier`` (Logloss, numeric features): oblivious trees from its JSON."""
 
     has_decision = False

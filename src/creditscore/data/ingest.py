@@ -1007,7 +1007,7 @@ def _non_numeric(col: str, s: pd.Series, bad: pd.Series, n_bad: int, *, forced: 
 def _special_mask(s: pd.Series, codes: Sequence[Any]) -> pd.Series:
     """Which values of ``s`` are special codes: numbers by value, texts by the spelling
     rule (case and spaces do not matter)."""
-    from creditscore.features.preprocess import canonical_key
+    from creditscore.features.spelling import canonical_key
 
     if not codes:
         return pd.Series(False, index=s.index)
@@ -1056,7 +1056,7 @@ def too_many_levels(n_levels: int, n_present: int, max_categories: int = 200) ->
 
 
 def _too_many_levels(col: str, s: pd.Series, max_categories: int) -> str | None:
-    from creditscore.features.preprocess import canonical_key
+    from creditscore.features.spelling import canonical_key
 
     present = s.dropna()
     levels = {canonical_key(str(v)) for v in pd.unique(present)}

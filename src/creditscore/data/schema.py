@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditscore.features.preprocess import canonical_key, canonical_spellings
+from creditscore.features.spelling import canonical_key, canonical_spellings
 
 
 @dataclass(frozen=True)

@@ -682,9 +682,18 @@ class RowEvaluator:
     """
 
     def __init__(self, features: Sequence[DerivedFeature]) -> None:
+        self._features = list(features)
         self.names = [f.name for f in features]
         self._steps = [(f.name, _closure(f.tree)) for f in features]
         self.date_columns = sorted({d for f in features for d in f.dates})
+
+    # pickled as its parsed features (a saved compiled model holds one); the closures
+    # are built again from them
+    def __getstate__(self) -> dict[str, Any]:
+        return {"features": self._features}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["features"])  # type: ignore[misc]
 
     def values(self, numbers: Mapping[str, float], dates: Mapping[str, Any]) -> list[float]:
         env: dict[str, float] = {k: _fin(float(v)) for k, v in numbers.items()}

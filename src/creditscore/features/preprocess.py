@@ -21,8 +21,7 @@ Families (how categories reach the model):
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -34,35 +33,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from creditscore.features.spelling import canonical_key, canonical_spellings
+
+__all__ = [
+    "MISSING",
+    "InputCleaner",
+    "build_preprocessor",
+    "canonical_key",
+    "canonical_spellings",
+    "categorical_positions",
+]
+
 Family = Literal["onehot", "ordinal", "raw"]
 MISSING = "__missing__"
-
-
-def canonical_key(value: str) -> str:
-    """The spelling rule for categories: case and runs of spaces do not matter (shared by
-    InputCleaner, the input schema, the API's request model, the Scorer's validation, the
-    compiled path and the explainers)."""
-    return " ".join(value.split()).casefold()
-
-
-def canonical_spellings(values: Iterable[Any]) -> dict[str, str]:
-    """Canonical key -> the one spelling shown and modelled for it: the spelling seen most
-    often (the first of equals), with its spaces trimmed and collapsed ("rent " -> "rent").
-
-    InputCleaner maps every value to it and the input schema lists exactly these, so a
-    client's "RENT", "rent" and " rent " all become the category the model was trained on
-    and reason texts show the same spelling."""
-    counts = Counter(str(v) for v in values if not _is_missing(v))
-    best: dict[str, tuple[int, str]] = {}
-    for value, n in counts.items():
-        key = canonical_key(value)
-        if key not in best or n > best[key][0]:
-            best[key] = (n, value)
-    return {k: " ".join(v.split()) for k, (_, v) in best.items()}
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
 class InputCleaner(TransformerMixin, BaseEstimator):

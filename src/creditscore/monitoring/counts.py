@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.data.profile import DECISIONS
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
 from creditscore.monitoring.reference import FeatureReference, Reference
 
 #: Inner PD edges of the fine grid behind AUC, KS, Brier and the estimate: 2,000 bins

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from creditscore.data.profile import FeatureProfile, PerformanceReference
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
 
 OTHER, UNSEEN, MISSING = "(other seen)", "(unseen)", "(missing)"
 

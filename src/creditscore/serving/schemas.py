@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from creditscore.data.schema import InputSchema
-from creditscore.features.preprocess import canonical_key
+from creditscore.features.spelling import canonical_key
 
 #: Largest magnitude accepted for a number: far beyond any credit quantity in any currency,
 #: small enough that no scaler or linear model overflows to infinity on it.

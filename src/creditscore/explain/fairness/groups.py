@@ -32,7 +32,7 @@ import pandas as pd
 from creditscore.data.names import fold, tokens, without_affixes
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness.protected import Protected, protected_by_name, protected_by_values
-from creditscore.features.preprocess import canonical_key, canonical_spellings
+from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = [
     "DEFAULT_AGE_BANDS",
