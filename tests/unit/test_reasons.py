@@ -495,12 +495,24 @@ def _exact_shapley(value: Any, x: np.ndarray, r: np.ndarray) -> np.ndarray:
     return phi
 
 
-def test_lightgbm_contributions_are_exact_shapley_values(pipes: dict[str, Any], data: Any) -> None:
-    """With native categorical splits (which shap's tree parser does not read), checked
-    against the definition: every coalition scored by LightGBM itself."""
-    X, _, numeric, categorical = data
+@pytest.mark.parametrize("columns", ["all", "numbers only"])
+def test_lightgbm_contributions_are_exact_shapley_values(
+    columns: str, pipes: dict[str, Any], data: Any
+) -> None:
+    """With native categorical splits (which shap's tree parser does not read; the node
+    record walk) and with numbers only (the plain threshold walk), checked against the
+    definition: every coalition scored by LightGBM itself."""
+    X, y, numeric, categorical = data
     pipe = pipes["lightgbm"]
+    if columns == "numbers only":
+        X, categorical = X[numeric], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx = Context(numeric, [], seed=0, n_jobs=1)
+            pipe = CATALOG["lightgbm"].pipeline(None, ctx).fit(X.iloc[:700], y[:700])
     ex = Explainer.from_bundle(_bundle(pipe, X, numeric, categorical, SENSITIVE))
+    plain = ex.engine._game.thresholds is not None
+    assert plain == (columns == "numbers only")
     reference = pd.DataFrame([ex.typical])[list(X.columns)]
     Zr = np.asarray(pipe[:-1].transform(reference), dtype=np.float64)[0]
     booster = pipe[-1].booster_

@@ -305,12 +305,14 @@ class TreeShapleyGame(Game):
             self.pos, self.neg = shapley.shapley_weights(max(g.depth, 1))
             nodes = g.nodes
             self.thresholds: tuple[np.ndarray, ...] | None = None
-            if g.float32 and bool(np.all((nodes["k"] & 3) == 0)):  # plain float32 thresholds
-                t32 = nodes["t"].astype(np.float32)
-                require(bool(np.all(t32.astype(np.float64) == nodes["t"])), "threshold rounds")
+            if bool(np.all((nodes["k"] & 3) == 0)):  # plain thresholds (no category sets)
+                # float32 for the models that compare float32 inputs, float64 for LightGBM
+                # (its numeric splits: x <= t, NaN to the side of bit 2, as _lightgbm_left)
+                t = nodes["t"].astype(np.float32 if g.float32 else np.float64)
+                require(bool(np.all(t.astype(np.float64) == nodes["t"])), "threshold rounds")
                 self.thresholds = (
                     nodes["f"].astype(np.int32),
-                    t32,
+                    t,
                     nodes["l"].astype(np.int32),
                     nodes["r"].astype(np.int32),
                     (((nodes["k"] >> 2) & 1) | (self.ref_left.astype(np.int32) << 1)).astype(

@@ -17,7 +17,9 @@ the second ``-v a! (b-1)! / (a+b)!``: the leaf's Shapley shares, which add up, o
 leaves, to ``f(x) - f(r)``. Players are the encoded columns (a one-hot column is one), and
 their values are summed into the feature owning them. Nodes use LightGBM's split rule
 (``kernels._lightgbm_left``), which covers the others: scikit-learn, XGBoost and CatBoost
-nodes are stored as "``x <= t``, NaN to one side" on float32-rounded inputs. CatBoost's
+nodes are stored as "``x <= t``, NaN to one side" on float32-rounded inputs. Ensembles with
+only such splits (every one but LightGBM with category sets or zero-as-missing) walk plain
+arrays instead of node records (:func:`threshold_tree_shapley`, the same numbers). CatBoost's
 oblivious trees have a kernel of their own (:func:`oblivious_shapley`, 2-3x faster): a level
 tests one column for every node, so the players of a tree are the columns of the levels
 where ``x`` and ``r`` part, and each coalition's leaf is one index lookup.
@@ -161,8 +163,9 @@ def tree_shapley(X, nodes, roots, value, cat_bits, ref_left, owner, pos, neg, ou
 @njit(nogil=True, cache=True)
 def threshold_tree_shapley(X, feature, threshold, left, right, flags, roots, value, owner,
                            pos, neg, out):  # fmt: skip
-    """:func:`tree_shapley` for trees of float32 ``x <= t`` splits only (scikit-learn,
-    XGBoost), as plain arrays: ``flags`` bit 0 sends NaN left, bit 1 the reference."""
+    """:func:`tree_shapley` for trees of ``x <= t`` splits only (scikit-learn and XGBoost
+    in float32, LightGBM without category splits in float64), as plain arrays: ``flags``
+    bit 0 sends NaN left, bit 1 the reference. About 1.5x faster than the record walk."""
     n, width = X.shape
     size = pos.shape[0] + 1
     side = np.zeros(width, np.int8)
