@@ -21,6 +21,7 @@ scikit-learn unless the compiled form cannot be used.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import os
@@ -230,7 +231,15 @@ class ModelBundle:
 
 
 _LOCK = threading.RLock()
-_NOT_LOADED = object()
+
+
+class _Unread(enum.Enum):
+    """``model`` of a loaded bundle until first use (an enum member: copies are itself)."""
+
+    PIPELINE = "not unpickled yet"
+
+
+_NOT_LOADED = _Unread.PIPELINE
 
 
 def _get_model(bundle: ModelBundle) -> Any:
