@@ -776,32 +776,34 @@ def _rewrite_compiled(folder: Path, saved: Any) -> None:
     (folder / "bundle.json").write_text(json.dumps(manifest))
 
 
-def test_a_saved_compiled_form_that_fails_its_check_is_compiled_again(
-    small_german: Trained, tmp_path: Path
+def _other(saved: Any, how: str) -> Any:
+    if how == "wrong answers":
+        wrong = dataclasses.replace(saved.answers, valid=saved.answers.valid + 0.01)
+        return dataclasses.replace(saved, answers=wrong)
+    if how == "other code":
+        return dataclasses.replace(saved, fingerprint="another version")
+    return {"not": "a compiled model"}
+
+
+@pytest.mark.parametrize(
+    ("how", "note"),
+    [
+        ("wrong answers", "not used (compiled model differs from the pipeline"),
+        ("other code", "not used (saved compiled model is from another creditscore"),
+        ("foreign object", "not used (saved compiled model is from another creditscore"),
+    ],
+)
+def test_a_saved_compiled_form_that_cannot_be_used_is_compiled_again(
+    how: str, note: str, small_german: Trained, tmp_path: Path
 ) -> None:
     folder = tmp_path / "b"
     _saved(small_german, "logistic", folder)
     saved = pickle.loads((folder / "compiled.pkl").read_bytes())
-    wrong = dataclasses.replace(saved.answers, valid=saved.answers.valid + 0.01)
-    _rewrite_compiled(folder, dataclasses.replace(saved, answers=wrong))
+    _rewrite_compiled(folder, _other(saved, how))
     scorer = Scorer(ModelBundle.load(folder))
     assert scorer.fast_path == "compiled"
-    assert "not used (compiled model differs from the pipeline" in scorer.fast_path_detail
+    assert note in scorer.fast_path_detail
     assert_parity(scorer, small_german.test_rows.iloc[:50])
-
-
-def test_a_saved_compiled_form_from_other_code_is_compiled_again(
-    small_german: Trained, tmp_path: Path
-) -> None:
-    folder = tmp_path / "b"
-    _saved(small_german, "logistic", folder)
-    saved = pickle.loads((folder / "compiled.pkl").read_bytes())
-    _rewrite_compiled(folder, dataclasses.replace(saved, fingerprint="another version"))
-    scorer = Scorer(ModelBundle.load(folder))
-    assert "from another creditscore" in scorer.fast_path_detail
-    assert_parity(scorer, small_german.test_rows.iloc[:50])
-    _rewrite_compiled(folder, {"not": "a compiled model"})
-    assert "from another creditscore" in Scorer(ModelBundle.load(folder)).fast_path_detail
 
 
 def test_an_altered_compiled_file_is_refused(small_german: Trained, tmp_path: Path) -> None:
