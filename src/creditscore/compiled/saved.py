@@ -88,7 +88,11 @@ def load_compiled(path: Path, schema: InputSchema) -> CompiledModel:
             saved = pickle.load(fh)
     except Exception as exc:  # a pickle of other code can raise anything
         raise NotCompilableError(f"saved compiled model does not load: {exc}") from None
-    if not isinstance(saved, SavedCompiled) or saved.fingerprint != fingerprint():
+    try:
+        ours = fingerprint()
+    except OSError as exc:  # the package's source is not readable here
+        raise NotCompilableError(f"cannot fingerprint this creditscore: {exc}") from None
+    if not isinstance(saved, SavedCompiled) or saved.fingerprint != ours:
         raise NotCompilableError("saved compiled model is from another creditscore")
     compiled = saved.model
     if compiled.schema.to_dict() != schema.to_dict():
