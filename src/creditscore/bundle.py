@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import io
 import json
 import os
 import stat
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
-COMPILED_FILE = "compiled.pkl"  # creditscore.compiled.saved.COMPILED_FILE (not imported here)
+COMPILED_FILE = "compiled.pkl"
 MANIFEST = "bundle.json"
 # Libraries whose pickles must match across save and load (major.minor).
 PINNED_LIBRARIES = (
@@ -135,10 +136,9 @@ class ModelBundle:
         if path is not None:
             from creditscore.compiled.saved import load_compiled
 
-            if _sha256(path) != self.__dict__["_compiled_sha256"]:  # replaced since load
-                raise BundleError(f"{path} does not match its checksum: the bundle was altered")
+            data = _verified(path, self.__dict__["_compiled_sha256"])  # replaced since load?
             try:
-                compiled = load_compiled(path, self.schema)
+                compiled = load_compiled(data, self.schema)
             except NotCompilableError as exc:
                 note = f"saved compiled form not used ({exc}); compiled from the pipeline"
             else:
@@ -211,8 +211,8 @@ class ModelBundle:
             if p is not None:
                 _check_trusted(p)
         for file in (model_path, compiled_path):
-            if file is not None and checksums.get(file.name) != _sha256(file):
-                raise BundleError(f"{file} does not match its checksum: the bundle was altered")
+            if file is not None:
+                _verified(file, checksums.get(file.name))
         _check_versions(folder, manifest.get("metadata", {}).get("library_versions", {}))
         bundle = cls(
             model=_NOT_LOADED,
@@ -265,13 +265,21 @@ def _set_model(bundle: ModelBundle, model: Any) -> None:
 setattr(ModelBundle, "model", property(_get_model, _set_model))  # noqa: B010
 
 
+def _verified(path: Path, sha256: str | None) -> bytes:
+    """The file's bytes, read once and checked against the manifest's SHA-256 (what is
+    unpickled is exactly what was checked)."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise BundleError(f"{path} does not match its checksum: the bundle was altered")
+    return data
+
+
 def _load_model(path: Path, sha256: str) -> Any:
     import joblib
 
-    if _sha256(path) != sha256:  # replaced since the bundle was loaded
-        raise BundleError(f"{path} does not match its checksum: the bundle was altered")
+    data = _verified(path, sha256)  # replaced since the bundle was loaded?
     try:
-        return joblib.load(path)
+        return joblib.load(io.BytesIO(data))
     except Exception as exc:  # a broken pickle can raise anything
         raise BundleError(f"{path} could not be loaded: {exc}") from exc
 

@@ -30,9 +30,8 @@ from creditscore.compiled.base import NotCompilableError
 from creditscore.compiled.graph import CompiledModel, ProbeAnswers, check, compile_model
 from creditscore.data.schema import InputSchema
 
-__all__ = ["COMPILED_FILE", "fingerprint", "load_compiled", "save_compiled"]
+__all__ = ["fingerprint", "load_compiled", "save_compiled"]
 
-COMPILED_FILE = "compiled.pkl"
 #: The modules whose code a saved compiled model depends on: this package, and what it
 #: mirrors or evaluates (the cleaner's rules, derived features, the schema).
 _SOURCES = ("compiled", "features", "data/schema.py")
@@ -78,14 +77,14 @@ def save_compiled(model: Any, schema: InputSchema, path: Path) -> str | None:
     return None
 
 
-def load_compiled(path: Path, schema: InputSchema) -> CompiledModel:
-    """The compiled model saved at ``path``, checked against its probe answers.
+def load_compiled(data: bytes, schema: InputSchema) -> CompiledModel:
+    """The compiled model saved as ``data`` (the file's bytes, checksum already checked),
+    checked against its probe answers.
 
     Raises :class:`NotCompilableError` (with the reason) when it cannot be used: written
     by other code, unreadable, for another schema, or failing its check."""
     try:
-        with path.open("rb") as fh:
-            saved = pickle.load(fh)
+        saved = pickle.loads(data)
     except Exception as exc:  # a pickle of other code can raise anything
         raise NotCompilableError(f"saved compiled model does not load: {exc}") from None
     try:
