@@ -107,6 +107,28 @@ def test_summary_errors_are_4xx_that_say_why(client: TestClient, held_out, germa
     assert r.json()["details"][0]["field"] == "by"
 
 
+def test_a_summary_asked_for_at_start_up_waits_for_the_log_to_make_its_tables(
+    fast_gauges: ModelBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision log's writer creates the tables on its first contact, in its own
+    thread; a summary asked for before that says "no decisions yet" (404), not 503."""
+    import time
+
+    from creditscore.serving.decisions import DecisionLog
+
+    first_contact = DecisionLog._contact
+
+    def slow_contact(self: DecisionLog) -> None:
+        time.sleep(0.5)
+        first_contact(self)
+
+    monkeypatch.setattr(DecisionLog, "_contact", slow_contact)
+    with TestClient(create_app(make_settings(tmp_path), fast_gauges, model_version="1")) as c:
+        r = c.get("/v1/monitoring/summary", headers=AUTH)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"] == "no_data"
+
+
 def test_drift_of_posted_rows(client: TestClient, held_out, german_model) -> None:  # type: ignore[no-untyped-def]
     features = german_model.bundle.features
     rows = [{k: r[k] for k in features} for r in held_out.to_dict(orient="records")]

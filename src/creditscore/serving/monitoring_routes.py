@@ -80,6 +80,12 @@ class DriftIn(BaseModel):
     )
 
 
+#: How long a summary asked for just after start-up waits for the service's decision log
+#: to have made first contact (and so its tables): without it, "no table yet" read as an
+#: unavailable log (503) instead of "no decisions yet" (404).
+LOG_READY_SECONDS = 5.0
+
+
 # --------------------------------------------------------------------------- gauges
 def refresh_gauges(state: ServingState) -> None:
     """Recompute the monitoring gauges over the rolling window (one pass over the log)."""
@@ -172,6 +178,8 @@ async def summary(
     url = state.log.url if state.log is not None else state.settings.decision_log_url()
 
     def work() -> dict[str, Any]:
+        if state.log is not None:  # its writer creates the tables on its first contact
+            state.log.first_contact.wait(LOG_READY_SECONDS)
         source = DecisionLogSource(loaded.bundle, url=url, by=by, since=start, until=end)
         return run(loaded.bundle, source, model_version=loaded.version).to_dict()
 
