@@ -27,7 +27,6 @@ from creditscore.batch.chunks import ChunkScorer, needed_columns
 from creditscore.batch.engine import score_file
 from creditscore.batch.model import BatchModel, ModelRef, load_model
 from creditscore.batch.result import FrameResult, ScoringOptions, ScoringRun, Tally
-from creditscore.batch.runs import find_runs
 from creditscore.batch.validation import RowProblem, RowValidator
 from creditscore.bundle import ModelBundle
 from creditscore.exceptions import DataError
@@ -108,3 +107,13 @@ def score_frame(
         out = out.drop(columns=["row"])
     refused = pa.concat_tables(rejects).to_pandas().drop(columns=["file"])
     return FrameResult(out, refused, tally)
+
+
+def __getattr__(name: str) -> object:
+    """``find_runs`` is imported on first use: it needs SQLAlchemy, which scoring without a
+    run record does not."""
+    if name == "find_runs":
+        from creditscore.batch.runs import find_runs
+
+        return find_runs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

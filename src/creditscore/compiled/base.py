@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import numpy as np
+
 from creditscore.exceptions import ConfigError, NotCompilableError
 
 #: Largest |compiled - pipeline| accepted by the self-check. Every step mirrors the
@@ -45,6 +47,21 @@ SPLIT_ONE_ROW = THREADS > 1
 UNSEEN = "\x00creditscore-unseen\x00"
 
 Values = Sequence[Any]  # one validated application, in schema order (float | str | None)
+
+
+def expit(z: Any) -> np.ndarray:
+    """The logistic function ``1 / (1 + e^-z)`` of an array, without overflow (it equals
+    scipy's ``expit`` to an ulp; numpy's own, so scoring does not import scipy)."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    out: np.ndarray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
+
+
+def expit_one(z: float) -> float:
+    """:func:`expit` of one number, with the same bits as in an array."""
+    e = float(np.exp(np.float64(-abs(z))))
+    return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
 
 def kernels() -> Any:

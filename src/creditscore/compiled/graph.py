@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from creditscore.compiled.base import (
     PARALLEL_ROWS,
@@ -21,6 +20,8 @@ from creditscore.compiled.base import (
     binary_classes,
     exact_type,
     executor,
+    expit,
+    expit_one,
     require,
 )
 from creditscore.compiled.contributions import (
@@ -131,7 +132,7 @@ class PipelineNode:
             return z if kind == "decision" else float(tanh_sigmoid(z))
         if self.fused is not None:
             z = self.fused.decision_one(values)
-            return z if kind == "decision" else float(expit(z))
+            return z if kind == "decision" else expit_one(z)
         assert self.encoder is not None
         x = self.encoder.one(values)
         return self.kernel.decision_one(x) if kind == "decision" else self.kernel.proba_one(x)
@@ -142,7 +143,7 @@ class PipelineNode:
             return z if kind == "decision" else np.asarray(tanh_sigmoid(z))
         if self.fused is not None:
             z = self.fused.decision(frame)
-            return z if kind == "decision" else np.asarray(expit(z))
+            return z if kind == "decision" else expit(z)
         assert self.encoder is not None
         X = self.encoder.many(frame)
         return self.kernel.decision(X) if kind == "decision" else self.kernel.proba(X)
@@ -252,10 +253,10 @@ class Sigmoid:
         self.a, self.b = float(cal.a_), float(cal.b_)
 
     def one(self, t: Any) -> float:
-        return float(expit(-(self.a * float(t) + self.b)))
+        return expit_one(-(self.a * float(t) + self.b))
 
     def many(self, T: np.ndarray) -> np.ndarray:
-        return np.asarray(expit(-(self.a * np.asarray(T, dtype=np.float64) + self.b)))
+        return expit(-(self.a * np.asarray(T, dtype=np.float64) + self.b))
 
 
 def clip_one(p: float) -> float:

@@ -14,13 +14,14 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from scipy.special import expit
 
 from creditscore.compiled.base import (
     HoldsKernels,
     NotCompilableError,
     Values,
     binary_classes,
+    expit,
+    expit_one,
     kernels,
     require,
 )
@@ -76,10 +77,10 @@ class Logistic:
         return z
 
     def proba_one(self, x: list[float]) -> float:
-        return float(expit(self.decision_one(x)))
+        return expit_one(self.decision_one(x))
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(expit(self.decision(X)))
+        return expit(self.decision(X))
 
 
 class FusedLogistic:
@@ -220,10 +221,10 @@ class MLP(HoldsKernels):
         raise NotImplementedError
 
     def proba_one(self, x: list[float]) -> float:
-        return float(expit(self._logit(np.asarray(x, dtype=np.float64).reshape(1, -1))[0]))
+        return expit_one(self._logit(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(expit(self._logit(X)))
+        return expit(self._logit(X))
 
 
 class Scorecard:

@@ -22,13 +22,15 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from creditscore.config import ProjectConfig, Scalar
 from creditscore.exceptions import DataError, DataFileError
+
+if TYPE_CHECKING:  # the batch engine reads tables with no project configuration loaded
+    from creditscore.config import ProjectConfig, Scalar
 
 __all__ = [
     "CSV_NA_VALUES",
