@@ -273,6 +273,15 @@ def oblivious_shapley(
     cols = np.empty(most, np.int64)
     masks = np.empty(most, np.int64)
     vs = np.empty(1 << most)
+    at = np.empty(1 << most, np.int64)
+    size = np.zeros(1 << most, np.int64)  # popcount
+    low = np.zeros(1 << most, np.int64)  # index of the lowest set bit
+    for T in range(1, 1 << most):
+        size[T] = size[T & (T - 1)] + 1
+        b = 0
+        while not (T >> b) & 1:
+            b += 1
+        low[T] = b
     for i in range(n):
         x = X[i]
         o = out[i]
@@ -299,25 +308,18 @@ def oblivious_shapley(
                         m += 1
                     masks[k] |= 1 << d
             l0 = leaf_start[t]
-            r = ref_bits[t]
-            for T in range(1 << m):
-                at = r
-                for k in range(m):
-                    if (T >> k) & 1:
-                        at ^= masks[k]
-                vs[T] = value[l0 + at]
+            at[0] = ref_bits[t]
+            vs[0] = value[l0 + at[0]]
+            for T in range(1, 1 << m):  # coalition T's leaf: T without its lowest player's
+                at[T] = at[T & (T - 1)] ^ masks[low[T]]
+                vs[T] = value[l0 + at[T]]
             for k in range(m):
                 bit = 1 << k
                 acc = 0.0
                 for T in range(1 << m):
                     if T & bit:
                         continue
-                    size = 0
-                    rest = T
-                    while rest:
-                        rest &= rest - 1
-                        size += 1
-                    acc += w[size, m] * (vs[T | bit] - vs[T])
+                    acc += w[size[T], m] * (vs[T | bit] - vs[T])
                 o[owner[cols[k]]] += acc
 
 
