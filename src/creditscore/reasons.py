@@ -666,14 +666,33 @@ class Explainer:
         table = _Values(frame, self)
         return self._codes_for(C, k, lambda i, e, f, c: self._code(e, table.value(i, e, f), c))
 
+    def contributions_of(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The contributions :meth:`reason_columns` needs: of the rows in ``rows``
+        (positions; default all) of a raw frame. The numba part of reason codes, which
+        releases the GIL: batch scoring computes the next chunk's while it turns this
+        chunk's into text."""
+        self._check(frame)
+        n = len(frame)
+        picked = np.arange(n) if rows is None else np.asarray(rows, dtype=np.intp)
+        if not len(picked) or not self._eligible:
+            return np.zeros((len(picked), len(self.features)))
+        C, _ = self.engine.frame(frame if len(picked) == n else frame.iloc[picked])
+        return C
+
     def reason_columns(
-        self, frame: pd.DataFrame, rows: np.ndarray | None = None, k: int = 4
+        self,
+        frame: pd.DataFrame,
+        rows: np.ndarray | None = None,
+        k: int = 4,
+        *,
+        contributions: np.ndarray | None = None,
     ) -> dict[str, Any]:
         """Reason codes of a raw frame as columns, ``reason_{i}_code``, ``_feature``,
         ``_text`` (pandas Categoricals) and ``_contribution`` (float), for ``i`` in 1..k;
         only the rows in ``rows`` (positions; default all) are explained, the others and
         the unused slots are empty (missing / NaN). The same codes and texts as
-        :meth:`reasons_for_values` on each row, without a Python loop per row."""
+        :meth:`reasons_for_values` on each row, without a Python loop per row.
+        ``contributions``: :meth:`contributions_of` the same rows, if already computed."""
         self._check(frame)
         n = len(frame)
         picked = np.arange(n) if rows is None else np.asarray(rows, dtype=np.intp)
@@ -684,7 +703,12 @@ class Explainer:
         m = len(picked)
         if m and self._eligible:
             sub = frame if m == n else frame.iloc[picked]
-            C, _ = self.engine.frame(sub)
+            C = self.contributions_of(frame, picked) if contributions is None else contributions
+            if C.shape != (m, len(self.features)):
+                raise ValueError(
+                    f"contributions of shape {C.shape} for {m} rows and "
+                    f"{len(self.features)} features"
+                )
             order = self._top(C, k)
             values = _Values(sub, self)
         for slot in range(k):

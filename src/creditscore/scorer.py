@@ -374,6 +374,16 @@ class Scorer:
         ``decline``, all of them categories, so that the codes are the policy's own), the
         reason columns as :meth:`score_frame` has them. What batch scoring turns into Arrow
         columns without building a string per row."""
+        scored = self.scored_columns(frame, reasons=reasons, explain=explain)
+        return scored.finish(scored.contribute())
+
+    def scored_columns(
+        self, frame: pd.DataFrame, *, reasons: int = 0, explain: bool | None = None
+    ) -> ScoredColumns:
+        """:meth:`score_columns` in steps: the scores now; the reason codes'
+        contributions (:meth:`ScoredColumns.contribute`, numba with the GIL released) and
+        their columns (:meth:`ScoredColumns.finish`) when the caller chooses, so that
+        batch scoring can overlap one chunk's contributions with another's text."""
         missing = [c for c in self._names if c not in frame.columns]
         if missing:
             raise ScoringInputError(f"input lacks columns {missing}", field=missing[0])
@@ -389,18 +399,11 @@ class Scorer:
             ),
             "decision": pd.Categorical.from_codes(decisions, categories=list(DECISIONS)),
         }
-        if reasons <= 0:
-            return out
         rows = np.zeros(0, dtype=np.intp)
-        if self.explainer is not None and explain is not False:
+        if reasons > 0 and self.explainer is not None and explain is not False:
             # every row, or the referrals and declines
             rows = np.arange(len(frame)) if explain is True else np.flatnonzero(decisions != 0)
-        if self.explainer is not None:
-            columns = self.explainer.reason_columns(frame, rows, reasons)
-        else:
-            columns = _empty_reasons(len(frame), reasons)
-        out.update(columns)
-        return out
+        return ScoredColumns(frame, out, rows, reasons, self.explainer)
 
     def _check_finite(self, frame: pd.DataFrame) -> None:
         """Infinity is refused in a frame as in one application (most pipelines raise on it)."""
@@ -424,6 +427,36 @@ class Scorer:
                     f"e.g. {float(values[row])!r} (row {row}); expected finite numbers",
                     field=spec.name,
                 )
+
+
+@dataclass
+class ScoredColumns:
+    """A frame's score columns (``columns``), and its reason codes still to make: for the
+    ``rows`` (positions) that get them, ``reasons`` per row, by ``explainer``."""
+
+    frame: pd.DataFrame
+    columns: dict[str, Any]
+    rows: np.ndarray
+    reasons: int
+    explainer: Explainer | None
+
+    def contribute(self) -> np.ndarray | None:
+        """The contributions behind the reason codes (None when there are none to make)."""
+        if self.reasons <= 0 or self.explainer is None:
+            return None
+        return self.explainer.contributions_of(self.frame, self.rows)
+
+    def finish(self, contributions: np.ndarray | None) -> dict[str, Any]:
+        """Every column: the scores and the reason columns (from :meth:`contribute`)."""
+        if self.reasons <= 0:
+            return self.columns
+        if self.explainer is None:
+            reason_columns = _empty_reasons(len(self.frame), self.reasons)
+        else:
+            reason_columns = self.explainer.reason_columns(
+                self.frame, self.rows, self.reasons, contributions=contributions
+            )
+        return {**self.columns, **reason_columns}
 
 
 def _empty_reasons(n: int, k: int) -> dict[str, Any]:

@@ -87,6 +87,14 @@ def test_output_columns(model: BatchModel, tmp_path: Path, db_url: str) -> None:
     rejects = pd.read_csv(run.rejects_path)
     assert list(rejects.columns) == ["file", "row", "id", "field", "value", "reason"]
     assert rejects.empty
+    # three chunks, each one's contributions computed while the one before is put into
+    # words: the same codes, texts and contributions as the frame scored in one piece
+    whole = score_frame(frame, model, reasons=2, id_column=ID).scored.reset_index(drop=True)
+    for col in reason_columns(2):
+        if col.endswith("_contribution"):
+            np.testing.assert_array_equal(got[col].to_numpy(), whole[col].to_numpy())
+        else:
+            assert got[col].astype(object).tolist() == whole[col].astype(object).tolist(), col
 
     # every row explained, on request: approvals too, each with the codes decide() gives
     # it (none where no feature raises the risk above the typical applicant's)
@@ -314,6 +322,35 @@ def test_a_failing_writer_stops_the_run_and_leaves_no_output(
     run = score_file(
         src, out, model=model, id_column=ID, chunk_rows=500, overwrite=True, database_url=db_url
     )
+    assert run.tally.scored == 3_000
+
+
+def test_a_failing_reason_code_step_stops_the_run_and_leaves_no_output(
+    model: BatchModel, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contributions are computed on a thread of their own; its error is the run's error."""
+    from creditscore.scorer import ScoredColumns
+
+    src = write_parquet(portfolio(3_000), tmp_path / "book.parquet", row_group_size=500)
+    out = tmp_path / "scored.parquet"
+    real = ScoredColumns.contribute
+    calls = []
+
+    def contribute(self: ScoredColumns) -> np.ndarray | None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("no room for contributions")
+        return real(self)
+
+    monkeypatch.setattr(ScoredColumns, "contribute", contribute)
+    options = {"model": model, "reasons": 2, "id_column": ID, "chunk_rows": 500}
+    with pytest.raises(MemoryError, match="no room"):
+        score_file(src, out, database_url=db_url, **options)  # type: ignore[arg-type]
+    assert not out.exists()
+    [record] = find_runs(db_url)
+    assert record["status"] == "failed"
+    monkeypatch.setattr(ScoredColumns, "contribute", real)
+    run = score_file(src, out, overwrite=True, database_url=db_url, **options)  # type: ignore[arg-type]
     assert run.tally.scored == 3_000
 
 

@@ -24,11 +24,19 @@ import pyarrow.compute as pc
 
 from creditscore.batch.model import BatchModel
 from creditscore.batch.result import DECISIONS, ScoringOptions, Tally
-from creditscore.batch.validation import RowProblem, RowValidator
+from creditscore.batch.validation import CheckedChunk, RowProblem, RowValidator
 from creditscore.exceptions import ConfigError
 from creditscore.reasons import reason_column_names
+from creditscore.scorer import ScoredColumns
 
-__all__ = ["REJECT_SCHEMA", "SCORE_COLUMNS", "ChunkScorer", "ScoredChunk", "needed_columns"]
+__all__ = [
+    "REJECT_SCHEMA",
+    "SCORE_COLUMNS",
+    "ChunkScorer",
+    "ScoredChunk",
+    "StartedChunk",
+    "needed_columns",
+]
 
 #: What scoring adds to every row (before any reason codes).
 SCORE_COLUMNS = (
@@ -75,6 +83,19 @@ class ScoredChunk:
     table: pa.Table  # scored rows, in ``ChunkScorer.schema``
     rejects: pa.Table  # in ``REJECT_SCHEMA``
     tally: Tally
+
+
+@dataclass(frozen=True)
+class StartedChunk:
+    """A chunk between :meth:`ChunkScorer.start` and :meth:`ChunkScorer.finish`."""
+
+    data: pa.Table
+    first_row: int
+    file: str
+    rows: np.ndarray | None
+    files: np.ndarray | None
+    checked: CheckedChunk
+    scored: ScoredColumns
 
 
 class ChunkScorer:
@@ -141,13 +162,41 @@ class ChunkScorer:
         """Score ``data`` and list its rejects. Its rows are rows ``first_row``, ... of
         ``file`` (0-based); or, where a chunk spans files (a Spark partition), each row's
         own 0-based ``rows`` and ``files``."""
-        n = data.num_rows
+        started = self.start(data, first_row, file, rows=rows, files=files, known=known)
+        return self.finish(started, started.scored.contribute())
+
+    def start(
+        self,
+        data: pa.Table,
+        first_row: int,
+        file: str,
+        *,
+        rows: np.ndarray | None = None,
+        files: np.ndarray | None = None,
+        known: Sequence[RowProblem] = (),
+    ) -> StartedChunk:
+        """:meth:`score` up to the reason codes: the rows checked and scored; the reason
+        codes' contributions are ``started.scored.contribute()``, for :meth:`finish`."""
         checked = self.validator.check(data, known)
-        scored = self.model.scorer.score_columns(
+        scored = self.model.scorer.scored_columns(
             checked.inputs,
             reasons=self.options.reasons,
             explain=self.options.explain,
         )
+        return StartedChunk(data, first_row, file, rows, files, checked, scored)
+
+    def finish(self, started: StartedChunk, contributions: np.ndarray | None) -> ScoredChunk:
+        """The scored chunk and its rejects, from :meth:`start` and its contributions."""
+        data, first_row, file, rows, files = (
+            started.data,
+            started.first_row,
+            started.file,
+            started.rows,
+            started.files,
+        )
+        checked = started.checked
+        scored = started.scored.finish(contributions)
+        n = data.num_rows
         keep = None if checked.n_rejected == 0 else np.flatnonzero(checked.valid)
         m = n if keep is None else len(keep)
         arrays: dict[str, pa.Array] = {}

@@ -16,19 +16,24 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from creditscore.batch.chunks import ChunkScorer, needed_columns
+import numpy as np
+
+from creditscore.batch.chunks import ChunkScorer, ScoredChunk, StartedChunk, needed_columns
 from creditscore.batch.model import BatchModel, describe, load_model
 from creditscore.batch.output import OutputPlan, Staging
 from creditscore.batch.result import ScoringOptions, ScoringRun
-from creditscore.batch.runs import RunRecorder
 from creditscore.bundle import ModelBundle
-from creditscore.data.ingest import TablePart, TableStream
+from creditscore.data.ingest import TableChunk, TablePart, TableStream
 from creditscore.exceptions import ConfigError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a run is recorded
+    from creditscore.batch.runs import RunRecorder
 
 __all__ = ["ENGINES", "Progress", "input_checksum", "score_file"]
 
@@ -129,6 +134,24 @@ def _prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
                 q.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
+
+
+def _overlapped(chunker: ChunkScorer, chunks: Iterable[TableChunk]) -> Iterator[ScoredChunk]:
+    """The chunks scored, in order, with one chunk's reason-code contributions (numba,
+    GIL released, on a thread of their own) computed while the previous chunk's codes
+    are turned into text (Python, on this thread): on two cores that overlap is what lets
+    reason codes keep pace with the reading and writing. Without reason codes it is
+    :meth:`ChunkScorer.score` chunk by chunk."""
+    with ThreadPoolExecutor(1, thread_name_prefix="creditscore-explain") as pool:
+        pending: tuple[StartedChunk, Future[np.ndarray | None]] | None = None
+        for chunk in chunks:
+            started = chunker.start(chunk.data, chunk.first_row, chunk.part.name)
+            future = pool.submit(started.scored.contribute)
+            if pending is not None:
+                yield chunker.finish(pending[0], pending[1].result())
+            pending = (started, future)
+        if pending is not None:
+            yield chunker.finish(pending[0], pending[1].result())
 
 
 class _WriteBehind:
@@ -312,7 +335,7 @@ def score_file(
         options,
         resume=resume,
         overwrite=overwrite,
-        recorder=RunRecorder(database_url) if record else None,
+        recorder=_recorder(database_url) if record else None,
         progress=progress,
         checkpoint_seconds=checkpoint_seconds,
     )
@@ -380,8 +403,7 @@ def _score_pandas(
         progress.stage("Scoring")
         progress.start(stream.total_rows, stream.total_bytes if stream.text else None, done)
         segment = staging.new_segment(chunker.schema, chunker.dictionary_columns)
-        for chunk in _prefetch(stream.chunks(skip_rows=done)):
-            scored = chunker.score(chunk.data, chunk.first_row, chunk.part.name)
+        for scored in _overlapped(chunker, _prefetch(stream.chunks(skip_rows=done))):
             writer.write(segment, scored)
             progress.advance(scored.tally.rows, stream.bytes_read() if stream.text else None)
             if segment.age >= checkpoint_seconds:
@@ -440,6 +462,12 @@ def _note_checksum(staging: Staging, checksum: _Background) -> None:
     """Keep the checksum in the state once known, so a resume can tell a changed input."""
     if checksum.value is not None and not staging.state.get("checksum"):
         staging.state["checksum"] = checksum.value
+
+
+def _recorder(database_url: str | None) -> RunRecorder:
+    from creditscore.batch.runs import RunRecorder
+
+    return RunRecorder(database_url)
 
 
 def _record_end(result: ScoringRun, recorder: RunRecorder | None) -> ScoringRun:
