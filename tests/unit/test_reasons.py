@@ -495,13 +495,14 @@ def _exact_shapley(value: Any, x: np.ndarray, r: np.ndarray) -> np.ndarray:
     return phi
 
 
-@pytest.mark.parametrize("columns", ["all", "numbers only"])
+@pytest.mark.parametrize("columns", ["all", "numbers only", "zero as missing"])
 def test_lightgbm_contributions_are_exact_shapley_values(
     columns: str, pipes: dict[str, Any], data: Any
 ) -> None:
-    """With native categorical splits (which shap's tree parser does not read; the node
-    record walk) and with numbers only (the plain threshold walk), checked against the
-    definition: every coalition scored by LightGBM itself."""
+    """With native categorical splits (which shap's tree parser does not read) and with
+    numbers only, both on the plain array walk, and with zero-as-missing splits (the node
+    record walk), checked against the definition: every coalition scored by LightGBM
+    itself."""
     X, y, numeric, categorical = data
     pipe = pipes["lightgbm"]
     if columns == "numbers only":
@@ -510,9 +511,17 @@ def test_lightgbm_contributions_are_exact_shapley_values(
             warnings.simplefilter("ignore")
             ctx = Context(numeric, [], seed=0, n_jobs=1)
             pipe = CATALOG["lightgbm"].pipeline(None, ctx).fit(X.iloc[:700], y[:700])
+    elif columns == "zero as missing":
+        pipe = clone(pipe)
+        pipe[-1].set_params(zero_as_missing=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipe.fit(X.iloc[:700], y[:700])
     ex = Explainer.from_bundle(_bundle(pipe, X, numeric, categorical, SENSITIVE))
-    plain = ex.engine._game.thresholds is not None
-    assert plain == (columns == "numbers only")
+    game = ex.engine._game
+    assert (game.thresholds is not None) == (columns != "zero as missing")
+    if columns == "all":  # category sets on the array walk
+        assert bool(np.any(game.thresholds[4] & 4))
     reference = pd.DataFrame([ex.typical])[list(X.columns)]
     Zr = np.asarray(pipe[:-1].transform(reference), dtype=np.float64)[0]
     booster = pipe[-1].booster_

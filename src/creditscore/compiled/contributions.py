@@ -305,19 +305,28 @@ class TreeShapleyGame(Game):
             self.pos, self.neg = shapley.shapley_weights(max(g.depth, 1))
             nodes = g.nodes
             self.thresholds: tuple[np.ndarray, ...] | None = None
-            if bool(np.all((nodes["k"] & 3) == 0)):  # plain thresholds (no category sets)
+            kind = nodes["k"] & 3
+            if not bool(np.any(kind == 1)):  # thresholds and category sets, no zero-as-missing
                 # float32 for the models that compare float32 inputs, float64 for LightGBM
                 # (its numeric splits: x <= t, NaN to the side of bit 2, as _lightgbm_left)
-                t = nodes["t"].astype(np.float32 if g.float32 else np.float64)
-                require(bool(np.all(t.astype(np.float64) == nodes["t"])), "threshold rounds")
+                numeric = kind == 0
+                t = np.where(numeric, nodes["t"], 0.0).astype(
+                    np.float32 if g.float32 else np.float64
+                )
+                require(
+                    bool(np.all(t[numeric].astype(np.float64) == nodes["t"][numeric])),
+                    "threshold rounds",
+                )
+                flags = ((nodes["k"] >> 2) & 1) | (self.ref_left.astype(np.int32) << 1)
+                flags |= np.where(numeric, 0, 4)
                 self.thresholds = (
                     nodes["f"].astype(np.int32),
                     t,
                     nodes["l"].astype(np.int32),
                     nodes["r"].astype(np.int32),
-                    (((nodes["k"] >> 2) & 1) | (self.ref_left.astype(np.int32) << 1)).astype(
-                        np.uint8
-                    ),
+                    flags.astype(np.uint8),
+                    np.where(numeric, 0, nodes["cs"]).astype(np.int32),
+                    np.where(numeric, 0, nodes["cl"]).astype(np.int32),
                     g.roots.astype(np.int32),
                 )
         if g.probability:  # the base is the forest's own probability of the reference
@@ -344,10 +353,10 @@ class TreeShapleyGame(Game):
                 value, self.ref_bits[lo:hi], self.owner, self.weights, phi,
             )  # fmt: skip
         elif self.thresholds is not None:
-            feature, threshold, left, right, flags, roots = self.thresholds
+            feature, threshold, left, right, flags, cat_start, cat_len, roots = self.thresholds
             shapley.threshold_tree_shapley(
-                X, feature, threshold, left, right, flags, roots[lo:hi], g.value, self.owner,
-                self.pos, self.neg, phi,
+                X, feature, threshold, left, right, flags, cat_start, cat_len, g.cat_bits,
+                roots[lo:hi], g.value, self.owner, self.pos, self.neg, phi,
             )  # fmt: skip
         else:
             shapley.tree_shapley(

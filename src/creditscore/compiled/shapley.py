@@ -17,9 +17,10 @@ the second ``-v a! (b-1)! / (a+b)!``: the leaf's Shapley shares, which add up, o
 leaves, to ``f(x) - f(r)``. Players are the encoded columns (a one-hot column is one), and
 their values are summed into the feature owning them. Nodes use LightGBM's split rule
 (``kernels._lightgbm_left``), which covers the others: scikit-learn, XGBoost and CatBoost
-nodes are stored as "``x <= t``, NaN to one side" on float32-rounded inputs. Ensembles with
-only such splits (every one but LightGBM with category sets or zero-as-missing) walk plain
-arrays instead of node records (:func:`threshold_tree_shapley`, the same numbers). CatBoost's
+nodes are stored as "``x <= t``, NaN to one side" on float32-rounded inputs. Ensembles
+without LightGBM's zero-as-missing splits (every one but LightGBM trained with
+``zero_as_missing``) walk plain arrays instead of node records
+(:func:`threshold_tree_shapley`, the same numbers). CatBoost's
 oblivious trees have a kernel of their own (:func:`oblivious_shapley`, 2-3x faster): a level
 tests one column for every node, so the players of a tree are the columns of the levels
 where ``x`` and ``r`` part, and each coalition's leaf is one index lookup.
@@ -161,11 +162,13 @@ def tree_shapley(X, nodes, roots, value, cat_bits, ref_left, owner, pos, neg, ou
 
 
 @njit(nogil=True, cache=True)
-def threshold_tree_shapley(X, feature, threshold, left, right, flags, roots, value, owner,
-                           pos, neg, out):  # fmt: skip
-    """:func:`tree_shapley` for trees of ``x <= t`` splits only (scikit-learn and XGBoost
-    in float32, LightGBM without category splits in float64), as plain arrays: ``flags``
-    bit 0 sends NaN left, bit 1 the reference. About 1.5x faster than the record walk."""
+def threshold_tree_shapley(X, feature, threshold, left, right, flags, cat_start, cat_len,
+                           cat_bits, roots, value, owner, pos, neg, out):  # fmt: skip
+    """:func:`tree_shapley` for trees of ``x <= t`` splits (scikit-learn and XGBoost in
+    float32, LightGBM in float64) and LightGBM's category sets, as plain arrays: ``flags``
+    bit 0 sends NaN left, bit 1 the reference, bit 2 marks a category set (the code's bit
+    in ``cat_bits[cat_start:cat_start + cat_len]`` sends it left; as
+    ``kernels._lightgbm_left``). About 1.5x faster than the record walk."""
     n, width = X.shape
     size = pos.shape[0] + 1
     side = np.zeros(width, np.int8)
@@ -189,7 +192,15 @@ def threshold_tree_shapley(X, feature, threshold, left, right, flags, roots, val
                     j = feature[node]
                     v = x[j]
                     fl = flags[node]
-                    xl = (v <= threshold[node]) or ((v != v) and (fl & 1) != 0)
+                    if fl & 4:  # a category set: missing, unseen or negative codes go right
+                        xl = False
+                        if v > -1.0 and v < 2147483647.0:
+                            code = int(v)
+                            word = code >> 5
+                            if word < cat_len[node]:
+                                xl = ((cat_bits[cat_start[node] + word] >> (code & 31)) & 1) == 1
+                    else:
+                        xl = (v <= threshold[node]) or ((v != v) and (fl & 1) != 0)
                     rl = (fl & 2) != 0
                     if xl != rl:
                         s = side[j]
