@@ -258,6 +258,16 @@ def test_init_proposals_from_credit_column_names() -> None:
         "income_per_person": 'col("monthly income") / (num_dependents + 1)',
         "age_years": "years_between(applied_on, date_of_birth)",
     }
+    taiwan = ["ID", "LIMIT_BAL", "AGE", "PAY_0", "BILL_AMT1", "BILL_AMT2", "PAY_AMT1"]
+    assert [(n, e) for n, e, _ in propose_derived(taiwan)] == [
+        ("utilisation", "BILL_AMT1 / LIMIT_BAL")
+    ]
+    cards = ["revol_bal", "credit_limit", "annual_inc"]
+    assert ("utilisation", "revol_bal / credit_limit") in [
+        (n, e) for n, e, _ in propose_derived(cards)
+    ]
+    # a table that has its utilisation already gets no second one
+    assert propose_derived(["revol_bal", "credit_limit", "revol_util"]) == []
     assert propose_derived(["duration_in_month", "purpose"]) == []
     for _, expression, _ in propose_derived(cols):  # every proposal parses
         parse_expression("p", expression)

@@ -778,6 +778,21 @@ def propose_derived(
         r"(^|_)members($|_)",
         r"(^|_)(dependents|dependants|num_dependents)($|_)",
     )
+    balance = _find(
+        cols,
+        r"(^|_)bill_?amt_?1($|_)",  # the latest statement of a monthly series
+        r"(^|_)(revol(ving)?_|card_|current_|outstanding_)?(bal|balance)($|_)",
+        r"(^|_)outstanding($|_)",
+        avoid=r"limit|ratio|util|count|num|cnt|avg|mean|max|min",
+    )
+    limit = _find(
+        cols,
+        r"(^|_)limit_?bal($|_)",
+        r"(^|_)(credit|card|revol(ving)?)_?limit($|_)",
+        r"(^|_)(credit_line|limit)($|_)",
+        avoid=r"ratio|util|count|num|cnt|avg|mean",
+    )
+    has_utilisation = any(re.search(r"util", c, re.IGNORECASE) for c in cols)
     days_employed = _find(cols, r"days_employed")
     days_birth = _find(cols, r"days_birth")
     birth = _find(cols, r"(date_of_birth|birth_?date|(^|_)dob($|_))")
@@ -804,6 +819,12 @@ def propose_derived(
             "debt_to_income",
             f"{_ref(debt)} / {_ref(income)}",
             "debt to income",
+        )
+    if balance and limit and not has_utilisation:
+        add(
+            "utilisation",
+            f"{_ref(balance)} / {_ref(limit)}",
+            "credit utilisation: balance over the credit limit (missing where the limit is 0)",
         )
     if income and members:
         dependents = bool(re.search(r"depend", members, re.IGNORECASE))
