@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,32 @@ def test_explain_whatif_and_fairness_on_a_bundle(trained, tmp_path: Path) -> Non
     out = run("explain", str(application), "--model", bundle, cwd=tmp_path)
     assert out.returncode == 2
     assert "expected one JSON object" in out.stderr
+
+
+def test_every_help_is_filled_to_80_columns_and_keeps_its_text() -> None:
+    """Each command's --help at 80 columns: no line wider, each description paragraph
+    filled (a line ends only where its next word would not fit: the docstrings' own line
+    breaks are not kept), and text in brackets or angle brackets survives the markup."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from creditscore.cli import app
+
+    runner = CliRunner()
+    commands = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"init", "train", "serve", "score", "monitor"} <= set(commands)
+    texts = {}
+    for command in ["", *commands]:
+        args = [command, "--help"] if command else ["--help"]
+        out = runner.invoke(app, args, env={"COLUMNS": "80", "TERM": "dumb"})
+        assert out.exit_code == 0, out.output
+        texts[command] = out.output
+        lines = out.output.splitlines()
+        assert max(len(line) for line in lines) <= 80, command
+        prose = [line for line in lines if not line.lstrip().startswith(("│", "╭", "╰"))]
+        for line, following in pairwise(prose):
+            if line.strip() and following.strip() and not line.lstrip().startswith("Usage:"):
+                room = 80 - len(line.rstrip()) - 1  # the console keeps one column free
+                assert len(following.split()[0]) + 1 > room, (command, line, following)
+    assert "creditscore[spark]" in texts["score"]
+    assert "sha256:HEX" in texts["serve"]

@@ -18,6 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown: help paragraphs are filled to the terminal (not broken where the
+    # docstring breaks), `code` is shown as code, and [brackets] are text, not styles
+    rich_markup_mode="markdown",
 )
 console = Console()
 err_console = Console(stderr=True)

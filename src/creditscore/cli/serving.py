@@ -35,7 +35,7 @@ def serve(
     /v1/counterfactuals, /v1/fairness; GET /v1/model, /health, /ready, /metrics; OpenAPI
     docs at /docs.
 
-    Clients send X-API-Key: set CREDITSCORE_API_KEYS (comma-separated keys or sha256:<hex>),
+    Clients send X-API-Key: set CREDITSCORE_API_KEYS (comma-separated keys or sha256:HEX),
     and CREDITSCORE_ADMIN_KEYS for POST /v1/admin/reload; CREDITSCORE_DEV_MODE=true runs
     without keys (never in production). Every decision is logged to CREDITSCORE_DATABASE_URL
     (default: SQLite in CREDITSCORE_HOME). The registry alias is re-read every
