@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from itertools import pairwise
@@ -162,3 +163,32 @@ def test_every_help_is_filled_to_80_columns_and_keeps_its_text() -> None:
                 assert len(following.split()[0]) + 1 > room, (command, line, following)
     assert "creditscore[spark]" in texts["score"]
     assert "sha256:HEX" in texts["serve"]
+
+
+def test_brackets_in_the_users_data_are_printed_as_they_are(tmp_path: Path) -> None:
+    """Column names, values and messages are data, not rich markup: ``[eur]`` would vanish
+    as an unknown style and a stray ``[/b]`` would stop the command with a traceback."""
+    rng = np.random.default_rng(0)
+    n = 200
+    pd.DataFrame(
+        {
+            "income [eur]": rng.uniform(1e3, 1e4, n),
+            "debt[/b]": rng.uniform(0, 1e4, n),
+            "bad": rng.integers(0, 2, n),
+        }
+    ).to_csv(tmp_path / "odd.csv", index=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "creditscore.cli", "init", "-d", "odd.csv", "-t", "bad"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "income [eur]" in out.stdout
+    assert "debt[/b]" in out.stdout
+    missing = run("init", "--data", "gone [/b].csv", "--target", "y", "--force", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "gone [/b].csv" in missing.stderr
+    assert "Traceback" not in missing.stderr

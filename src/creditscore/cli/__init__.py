@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+from rich.markup import escape
+
 from creditscore.cli.app import app, err_console
 from creditscore.exceptions import CreditScoreError
 
@@ -36,5 +38,5 @@ def main() -> None:
     try:
         app()
     except CreditScoreError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}")
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(2)

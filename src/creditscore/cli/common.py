@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from creditscore.cli.app import console, err_console
 
@@ -118,10 +119,17 @@ def project_config(config: Path | None) -> Any:
     return cfg
 
 
+def plain(value: Any) -> str:
+    """``value`` as text that rich prints as it is: a column called ``income [eur]`` or a
+    reason ``[urgent] ...`` is data, never a style tag (which would vanish, or stop the
+    command on a stray ``[/b]``)."""
+    return escape(str(value))
+
+
 def print_path(label: str, path: Any, style: str = "bold") -> None:
     """``label path`` on one line that rich never breaks inside the path (the terminal
     wraps it, so it stays one path to copy)."""
-    console.print(f"{label} [{style}]{path}[/{style}]", soft_wrap=True)
+    console.print(f"{label} [{style}]{plain(path)}[/{style}]", soft_wrap=True)
 
 
 def read_application(source: str | None, row: int | None, config: Path | None) -> dict[str, Any]:
@@ -174,5 +182,5 @@ def print_decision(d: Any, label: str) -> None:
     colour = {"approve": "green", "refer": "yellow", "decline": "red"}.get(d.decision, "white")
     console.print(
         f"[bold {colour}]{d.decision.upper()}[/bold {colour}]  PD {d.probability_of_default:.3f}"
-        f"  score {d.score}  band {d.risk_band}  ({d.model_name} {label})"
+        f"  score {d.score}  band {plain(d.risk_band)}  ({plain(d.model_name)} {plain(label)})"
     )

@@ -19,6 +19,7 @@ from creditscore.cli.common import (
     VersionOption,
     fmt,
     load_bundle,
+    plain,
     print_decision,
     print_path,
     project_config,
@@ -62,7 +63,7 @@ def explain(
     table.add_column("reason")
     table.add_column("contribution", justify="right")
     for r in decision.reasons:
-        table.add_row(r.code, r.text, f"{r.contribution:+.3f}")
+        table.add_row(plain(r.code), plain(r.text), f"{r.contribution:+.3f}")
     console.print(table)
     items = sorted(
         ((f, c) for f, c in contribs.items() if f != BASE_VALUE), key=lambda fc: -abs(fc[1])
@@ -72,7 +73,7 @@ def explain(
         table.add_column(col)
     for f, c in items[:top]:
         note = "protected: never a reason" if f in ex.sensitive else ""
-        table.add_row(f, value_text(values.get(f)), f"{c:+.3f}", note)
+        table.add_row(plain(f), plain(value_text(values.get(f))), f"{c:+.3f}", note)
     console.print(table)
     if lime:
         from creditscore.data.ingest import load_raw
@@ -87,7 +88,7 @@ def explain(
         for col in ("condition", "weight on PD"):
             table.add_column(col)
         for w in out["weights"]:
-            table.add_row(str(w["condition"]), f"{w['weight']:+.4f}")
+            table.add_row(plain(w["condition"]), f"{w['weight']:+.4f}")
         console.print(table)
 
 
@@ -121,7 +122,8 @@ def whatif(
     found = search_counterfactuals(scorer, values, max_changes=max_changes, max_options=options)
     if not found.options:
         colour = "green" if found.decision == "approve" else "yellow"
-        console.print(f"[{colour}]{(found.why or 'no option found').capitalize()}.[/{colour}]")
+        why = plain((found.why or "no option found").capitalize())
+        console.print(f"[{colour}]{why}.[/{colour}]")
         return
     table = Table(title="Changes that would get this application approved (cheapest first)")
     table.add_column("changes", overflow="fold", ratio=3)
@@ -131,7 +133,9 @@ def whatif(
         changes = "; ".join(
             f"{c.feature}: {value_text(c.current)} -> {value_text(c.proposed)}" for c in o.changes
         )
-        table.add_row(changes, f"{o.probability_of_default:.3f}", str(o.score), f"{o.cost:.2f}")
+        table.add_row(
+            plain(changes), f"{o.probability_of_default:.3f}", str(o.score), f"{o.cost:.2f}"
+        )
     console.print(table)
 
 
@@ -219,34 +223,38 @@ def fairness(
         n_boot=int(settings.get("n_boot", 500)),
         min_group_size=int(settings.get("min_group_size", 20)),
     )
-    console.print(f"Fairness of {bundle.name} {label} on {source}")
+    console.print(plain(f"Fairness of {bundle.name} {label} on {source}"))
     for a in report.attributes:
         title = a.name if a.column == a.name else f"{a.name} ({a.column})"
-        table = Table(title=title, caption=a.how or None)
+        table = Table(title=plain(title), caption=plain(a.how) if a.how else None)
         table.add_column("group", overflow="fold")
         for col in ("n", "bad rate", "mean PD", "approval", "TPR", "FPR", "AUC"):
             table.add_column(col, justify="right", no_wrap=True)
         for g in a.groups:
             table.add_row(
-                g.group + (" (small)" if g.small else ""),
+                plain(g.group) + (" (small)" if g.small else ""),
                 str(g.n),
                 *(fmt(v) for v in (g.bad_rate, g.mean_pd, g.approval_rate, g.tpr, g.fpr, g.auc)),
             )
         console.print(table)
         for merged in a.normalised:
-            console.print(f"  [dim]merged: {merged}[/dim]")
+            console.print(f"  [dim]merged: {plain(merged)}[/dim]")
         if a.note:
-            console.print(f"  [dim]{a.note}[/dim]")
+            console.print(f"  [dim]{plain(a.note)}[/dim]")
         for key, d in a.metrics.items():
             console.print(
-                f"  {key.replace('_', ' ')}: {fmt(d.value)} [{fmt(d.ci[0])}, {fmt(d.ci[1])}]"
-                f" ({d.groups[0]} vs {d.groups[1]})"
+                plain(
+                    f"  {key.replace('_', ' ')}: {fmt(d.value)} [{fmt(d.ci[0])}, {fmt(d.ci[1])}]"
+                    f" ({d.groups[0]} vs {d.groups[1]})"
+                )
             )
     for skipped in report.skipped:
-        console.print(f"[yellow]{skipped.name}: not assessed:[/yellow] {skipped.reason}")
+        console.print(
+            f"[yellow]{plain(skipped.name)}: not assessed:[/yellow] {plain(skipped.reason)}"
+        )
     gate = configured_gate(report, settings)
     for reason in gate.reasons:
-        console.print(f"[yellow]gate ({gate.mode}):[/yellow] {reason}")
+        console.print(f"[yellow]gate ({gate.mode}):[/yellow] {plain(reason)}")
     if not gate.reasons:
         console.print(f"[green]gate ({gate.mode}): no violation[/green]")
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import ConfigOption, NameOption, fmt, model_name, print_path
+from creditscore.cli.common import ConfigOption, NameOption, fmt, model_name, plain, print_path
 
 
 @app.command()
@@ -19,7 +19,7 @@ def models(name: NameOption = None, config: ConfigOption = None) -> None:
 
     model = model_name(name, config)
     narrow = console.width < 110
-    table = Table(title=f"Versions of {model}", expand=not narrow)
+    table = Table(title=f"Versions of {plain(model)}", expand=not narrow)
     table.add_column("v", no_wrap=True, justify="right")
     table.add_column("aliases", no_wrap=True)
     table.add_column("created", no_wrap=True)
@@ -43,7 +43,7 @@ def models(name: NameOption = None, config: ConfigOption = None) -> None:
             *([] if narrow else [r.promoted_by or "-"]),
             r.promotion_reason or r.gate_reason or "-",
         ]
-        table.add_row(*cells)
+        table.add_row(*(plain(c) for c in cells))
     table.caption = "AUC: test ROC-AUC" + ("; wider terminals show Brier and who" if narrow else "")
     console.print(table)
 
@@ -60,7 +60,7 @@ def promote(
 
     o = registry.promote(model_name(name, config), version, reason)
     console.print(
-        f"{o.name} v{o.version} is champion (was v{o.previous_champion or '-'}), by {o.user}"
+        plain(f"{o.name} v{o.version} is champion (was v{o.previous_champion or '-'}), by {o.user}")
     )
 
 

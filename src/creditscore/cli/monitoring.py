@@ -11,7 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import ConfigOption, ModelOption, NameOption, VersionOption, fmt
+from creditscore.cli.common import (
+    ConfigOption,
+    ModelOption,
+    NameOption,
+    VersionOption,
+    fmt,
+    plain,
+)
 
 DECISIONS = "decisions"
 COLOURS = {"green": "green", "yellow": "yellow", "red": "bold red", "grey": "dim"}
@@ -130,8 +137,8 @@ def monitor(
             path=Path(current), date_column=date_column, target=target,
         )  # fmt: skip
     console.print(
-        f"Monitoring [bold]{bundle.name}[/bold] {label} on {source.description}"
-        f" (cohorts: {source.by})"
+        f"Monitoring [bold]{plain(bundle.name)}[/bold] {plain(label)} on "
+        f"{plain(source.description)} (cohorts: {plain(source.by)})"
     )
     total = source.total_rows()
     with Progress(
@@ -157,7 +164,9 @@ def monitor(
         from creditscore.reporting.monitoring import write_report
 
         paths = write_report(report, out)
-        console.print(f"Report: [bold]{paths['html']}[/bold]  (JSON: {paths['json']})")
+        console.print(
+            f"Report: [bold]{plain(paths['html'])}[/bold]  (JSON: {plain(paths['json'])})"
+        )
     if json_path is not None:
         text = json.dumps(payload, indent=2, allow_nan=False)
         if str(json_path) == "-":
@@ -165,7 +174,7 @@ def monitor(
         else:
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(text + "\n", encoding="utf-8")
-            console.print(f"JSON: [bold]{json_path}[/bold]")
+            console.print(f"JSON: [bold]{plain(json_path)}[/bold]")
     raise typer.Exit(report.exit_code)
 
 
@@ -204,7 +213,7 @@ def _print_report(report: Any) -> None:
         verdict = "-" if pooled else c.verdict
         errors = [_errors_text(c.operations.errors if c.operations else None)] if ops else []
         table.add_row(
-            "all" if pooled else c.cohort,
+            "all" if pooled else plain(c.cohort),
             f"{c.n:,}",
             f"[{STATUS_COLOURS.get(c.score.status, 'white')}]{fmt(c.score.psi, 3)}[/]",
             _pct(c.decisions.approval_rate),
@@ -235,8 +244,8 @@ def _print_report(report: Any) -> None:
     for cohort, f in shown[:15]:
         p = "<0.001" if f.p_value is not None and f.p_value < 0.001 else fmt(f.p_value, 3)
         inputs.add_row(
-            f.feature,
-            cohort,
+            plain(f.feature),
+            plain(cohort),
             fmt(f.psi, 3),
             fmt(f.effect_size, 3),
             p,
@@ -248,11 +257,13 @@ def _print_report(report: Any) -> None:
     console.print(inputs)
 
     for a in report.alerts[:12]:
-        console.print(f"{_light(a.level, a.level.upper())} {a.cohort} · {a.item}: {a.message}")
+        console.print(
+            f"{_light(a.level, a.level.upper())} " + plain(f"{a.cohort} · {a.item}: {a.message}")
+        )
     if len(report.alerts) > 12:
         console.print(f"... and {len(report.alerts) - 12} more alerts (see the report)")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {plain(note)}[/dim]")
     console.print(
         "Verdict: " + _light(report.verdict, report.verdict.upper())
         + f" ({sum(a.level == 'red' for a in report.alerts)} red, "
@@ -326,12 +337,12 @@ def outcomes(
         allow_unknown=allow_unknown,
     )
     console.print(
-        f"Outcomes from [bold]{file}[/bold]: {loaded.rows:,} rows; "
+        f"Outcomes from [bold]{plain(file)}[/bold]: {loaded.rows:,} rows; "
         f"{loaded.inserted:,} new, {loaded.corrected:,} corrected, "
         f"{loaded.unchanged:,} unchanged, {loaded.skipped:,} without an outcome yet"
     )
     if loaded.unknown:
-        shown = ", ".join(loaded.unknown_examples)
+        shown = plain(", ".join(loaded.unknown_examples))
         console.print(
             f"[yellow]{loaded.unknown:,} ids are not in the decision log (e.g. {shown}): "
             "not loaded[/yellow]"
@@ -378,7 +389,7 @@ def retrain(
         cfg.budget = cfg.budget.model_copy(
             update={k: v for k, v in {"trials": trials, "seconds": seconds}.items() if v}
         )
-    console.print(f"Retraining [bold]{cfg.name}[/bold] on {data} as a challenger")
+    console.print(f"Retraining [bold]{plain(cfg.name)}[/bold] on {plain(data)} as a challenger")
     result = train_with_progress(cfg)
     _print_training(result)
     _track(result)

@@ -43,12 +43,12 @@ def init(
     possible proxies; inputs are proposed as actionable or immutable for counterfactuals.
     CSV delimiters (, ; tab |) are detected.
     """
-    from creditscore.cli.common import print_path
+    from creditscore.cli.common import plain, print_path
     from creditscore.init import init_project
 
-    with console.status(f"Reading {data.name} and looking at every column ..."):
+    with console.status(f"Reading {plain(data.name)} and looking at every column ..."):
         inference = init_project(data, target, positive, output, force=force)
-    table = Table(title=f"Columns of {data.name}", show_lines=False, expand=True)
+    table = Table(title=f"Columns of {plain(data.name)}", show_lines=False, expand=True)
     longest = max((len(c) for c, _, _ in inference.rows()), default=6)
     table.add_column("column", overflow="fold", min_width=min(longest, 24))
     table.add_column("role", no_wrap=True)
@@ -61,14 +61,14 @@ def init(
     }
     for column, role, reason in inference.rows():
         style = styles.get(role, "yellow")
-        table.add_row(column, f"[{style}]{role}[/{style}]", reason)
+        table.add_row(plain(column), f"[{style}]{role}[/{style}]", plain(reason))
     console.print(table)
     strong = inference.proxies.strong if inference.proxies else []
     if strong:
         console.print(
             f"[yellow]{len(strong)} possible proxy(ies) of protected attributes[/yellow] "
             "(kept as inputs, flagged in the YAML and the model card): "
-            + "; ".join(f"{p.feature} -> {p.text()}" for p in strong)
+            + plain("; ".join(f"{p.feature} -> {p.text()}" for p in strong))
         )
     print_path("Wrote", output)
     here = output.resolve() == (Path.cwd() / "creditscore.yaml").resolve()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from creditscore.cli.app import app, console, err_console
-from creditscore.cli.common import ConfigOption, ModelOption, NameOption, fmt
+from creditscore.cli.common import ConfigOption, ModelOption, NameOption, fmt, plain
 
 
 class _Bar:
@@ -50,7 +50,7 @@ class _Bar:
 
     def stage(self, text: str) -> None:
         if self.task is None:
-            err_console.print(f"[dim]{text} ...[/dim]")
+            err_console.print(f"[dim]{plain(text)} ...[/dim]")
         else:
             self.progress.update(self.task, description=text)
 
@@ -100,9 +100,9 @@ def _summary(run: Any) -> None:
     table.add_row("mean PD", fmt(t.mean_pd, 4))
     rate = f" ({run.rows_per_second:,.0f} rows/s)" if run.seconds > 0 else ""
     table.add_row("seconds", f"{run.seconds:,.1f}{rate}")
-    table.add_row("model", f"{run.model_name} {run.model_version} ({run.model_source})")
-    table.add_row("output", str(run.output_path))
-    table.add_row("rejects", str(run.rejects_path))
+    table.add_row("model", plain(f"{run.model_name} {run.model_version} ({run.model_source})"))
+    table.add_row("output", plain(run.output_path))
+    table.add_row("rejects", plain(run.rejects_path))
     table.add_row("run record", run.run_id if run.recorded else "not written (see above)")
     console.print(table)
 
@@ -215,7 +215,8 @@ def score(
         )
     if not run.recorded:
         err_console.print(
-            f"[yellow]warning:[/yellow] the run record was not written ({run.record_error}); "
+            f"[yellow]warning:[/yellow] the run record was not written "
+            f"({plain(run.record_error)}); "
             "the output is complete"
         )
     _summary(run)

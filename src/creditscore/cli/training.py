@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from creditscore.cli.app import app, console
-from creditscore.cli.common import fmt, print_path
+from creditscore.cli.common import fmt, plain, print_path
 
 
 class _RichProgress:
@@ -24,7 +24,7 @@ class _RichProgress:
 
     def stage(self, text: str) -> None:
         elapsed = time.perf_counter() - self.started
-        self.progress.console.print(f"[dim]> {elapsed:5.0f} s[/dim]  {text}")
+        self.progress.console.print(f"[dim]> {elapsed:5.0f} s[/dim]  {plain(text)}")
 
     def candidate_start(self, name: str, label: str, total: int | None) -> None:
         self.tasks[name] = self.progress.add_task(f"{label:<22}", total=total, best="")
@@ -118,8 +118,8 @@ def _print_training(result: Any) -> None:
         f" calibration: {result.calibration.method}; costs FN {pol.cost_fn:g} / FP"
         f" {pol.cost_fp:g}."
     )
-    console.print(f"  threshold: {prov.threshold}")
-    console.print(f"  calibration: {prov.calibration}")
+    console.print(f"  threshold: {plain(prov.threshold)}")
+    console.print(f"  calibration: {plain(prov.calibration)}")
     dev = result.development_metrics
     console.print(
         f"  development ({prov.development}): ROC-AUC {fmt(dev.get('roc_auc'), 4)},"
@@ -141,7 +141,7 @@ def _print_training(result: Any) -> None:
             f"{'' if gate.passed else ', this version cannot be promoted'}[/{colour}]"
         )
         for line in gate.reasons + gate.notes:
-            console.print(f"  - {line}")
+            console.print(f"  - {plain(line)}")
     console.print(f"Done in {result.seconds:.0f} s.")
 
 
@@ -198,7 +198,8 @@ def train(
         cfg.candidates = [c.strip() for c in candidates.split(",") if c.strip()]
     source = config or "bundled German credit data"
     console.print(
-        f"Training [bold]{cfg.name}[/bold] on {source}; candidates: {', '.join(cfg.candidates)}"
+        f"Training [bold]{plain(cfg.name)}[/bold] on {plain(source)}; "
+        f"candidates: {', '.join(cfg.candidates)}"
     )
     result = train_with_progress(cfg)
     _print_training(result)
@@ -217,7 +218,7 @@ def _track(result: Any) -> None:
     outcome = registry.register_and_gate(
         tracked, result, fairness_ok=fairness.passed if fairness else None
     )
-    console.print(("[green]" if outcome.promoted else "[yellow]") + outcome.message())
+    console.print(("[green]" if outcome.promoted else "[yellow]") + plain(outcome.message()))
     print_path("Model card:", outcome.card_paths.get("html", card["html"]))
     console.print(
         f"MLflow run {tracked.run_id}: {tracked.run_url or tracking.ui_hint(tracked.tracking_uri)}"
