@@ -11,9 +11,8 @@ import importlib
 import os
 import sys
 
-from rich.markup import escape
-
 from creditscore.cli.app import app, err_console
+from creditscore.cli.common import plain
 from creditscore.exceptions import CreditScoreError
 
 __all__ = ["app", "main"]
@@ -38,5 +37,5 @@ def main() -> None:
     try:
         app()
     except CreditScoreError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        err_console.print(f"[bold red]error:[/bold red] {plain(exc)}")
         sys.exit(2)

@@ -49,8 +49,9 @@ class _Bar:
         self.progress.stop()
 
     def stage(self, text: str) -> None:
+        text = plain(text)  # a stage can name the Spark master: local[2]
         if self.task is None:
-            err_console.print(f"[dim]{plain(text)} ...[/dim]")
+            err_console.print(f"[dim]{text} ...[/dim]")
         else:
             self.progress.update(self.task, description=text)
 
