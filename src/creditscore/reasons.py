@@ -703,7 +703,7 @@ class Explainer:
         m = len(picked)
         if m and self._eligible:
             sub = frame if m == n else frame.iloc[picked]
-            C = self.contributions_of(frame, picked) if contributions is None else contributions
+            C = self.engine.frame(sub)[0] if contributions is None else contributions
             if C.shape != (m, len(self.features)):
                 raise ValueError(
                     f"contributions of shape {C.shape} for {m} rows and "
