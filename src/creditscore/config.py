@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from creditscore.data.outcome import Outcome
 from creditscore.exceptions import ConfigError
 
 Scalar = str | int | float | bool
@@ -40,7 +41,14 @@ class DataConfig(_Strict):
         default=None, description="CSV or Parquet file; empty means the bundled German data"
     )
     target: str = Field(description="column holding the good/bad outcome")
-    positive: Scalar = Field(description="value of the target column that marks a bad (default)")
+    positive: Scalar | list[Scalar] = Field(
+        description="value of the target column that marks a bad (default), or a list of them"
+    )
+    negative: list[Scalar] = Field(
+        default_factory=list,
+        description="values of the target that mark a good; a row whose target is in neither "
+        "list is indeterminate and left out of training; empty: the target's other value",
+    )
     id_column: str | None = Field(
         default=None, description="unique application id, never a feature"
     )
@@ -88,7 +96,19 @@ class DataConfig(_Strict):
             raise ValueError(
                 f"monotone constraints need numeric columns, not categorical {cat_mono}"
             )
+        if isinstance(self.positive, list) and not self.positive:
+            raise ValueError("data.positive is an empty list: name the value(s) that mark a bad")
+        twice = self.outcome.overlap()
+        if twice:
+            raise ValueError(
+                f"data.positive and data.negative both list {twice}: a value is bad or good"
+            )
         return self
+
+    @property
+    def outcome(self) -> Outcome:
+        """The target's bad and good values."""
+        return Outcome.of(self.positive, self.negative)
 
 
 class SplitConfig(_Strict):

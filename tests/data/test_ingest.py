@@ -11,7 +11,7 @@ import pytest
 
 from creditscore.config import german_config
 from creditscore.data.ingest import Dataset, load, load_raw, read_table, summary, validate
-from creditscore.exceptions import DataError, DataFileError
+from creditscore.exceptions import ConfigError, DataError, DataFileError
 
 from .conftest import make_config
 
@@ -389,6 +389,45 @@ def test_unseen_target_values() -> None:
     assert "target 'status' has 4 distinct values: 'bad' (30), 'good' (27), 'unknown' (2)," in text
     assert "'pending' (1)" in text
     assert "unseen target value 'unknown' in row 4" in text
+    assert "data.negative" in text
+    assert "indeterminate" in text
+
+
+def test_a_loan_status_with_bads_goods_and_indeterminate_rows() -> None:
+    """Several bad values, the goods listed, and rows in neither list left out of training
+    with their ids, dates and protected columns, and counted."""
+    df = small_frame()
+    df["status"] = np.resize(["Charged Off", "Fully Paid", "Current", "Late (31-120)"], 60)
+    cfg = cfg_small(positive=["Charged Off", "late (31-120)"], negative=["Fully Paid"])
+    ds = validate(df, cfg)
+    kept = df["status"] != "Current"
+    assert ds.n_rows == int(kept.sum()) == 45
+    assert ds.n_bads == 30
+    assert ds.indeterminate == {"Current": 15}
+    assert ds.ids is not None
+    assert ds.dates is not None
+    assert ds.ids.tolist() == df.loc[kept, "app_id"].tolist()
+    assert ds.X["income"].tolist() == df.loc[kept, "income"].tolist()
+    assert ds.sensitive["sex"].tolist() == df.loc[kept, "sex"].tolist()
+    expected = df.loc[kept, "status"].isin(["Charged Off", "Late (31-120)"]).astype(int)
+    assert ds.y.tolist() == expected.tolist()
+    assert ds.negative == ["Fully Paid"]
+
+
+def test_outcome_lists_that_do_not_fit_the_target() -> None:
+    df = small_frame()
+    with pytest.raises(DataError) as exc:
+        validate(df, cfg_small(positive="bad", negative=["good", "paid"]))
+    assert "data.negative 'paid' never occurs in target 'status'" in problems(exc)
+    with pytest.raises(ConfigError, match=r"data.positive and data.negative both list \['bad'\]"):
+        cfg_small(positive="bad", negative=["bad"])
+    with pytest.raises(ConfigError, match=r"data\.positive is an empty list"):
+        cfg_small(positive=[])
+    df["status"] = "bad"
+    df.loc[:5, "status"] = "open"
+    with pytest.raises(DataError) as exc:
+        validate(df, cfg_small(positive="bad", negative=["good"]))
+    assert "data.negative 'good' never occurs" in problems(exc)
 
 
 def test_positive_never_occurs() -> None:

@@ -196,7 +196,7 @@ def fairness(
         if cfg.data.date_column and ds.dates is not None:
             frame[cfg.data.date_column] = ds.dates.iloc[idx].reset_index(drop=True)
         frame[meta.get("target", cfg.data.target)] = ds.y[idx]
-        meta = {**meta, "positive": 1}
+        meta = {**meta, "positive": 1, "negative": None}
         source = f"test split of {cfg.data_path or 'the bundled German data'} ({len(idx)} rows)"
         if meta.get("data_hash") and meta["data_hash"] != ds.data_hash:
             console.print("[yellow]The data differ from what this model was trained on.[/yellow]")

@@ -327,13 +327,14 @@ def outcomes(
     target_col = target or meta.get("target")
     if not target_col:
         raise ConfigError("name the outcome column with --target (no model to take it from)")
-    bad_value: Any = positive if positive is not None else meta.get("positive", 1)
+    from creditscore.data.outcome import Outcome
+
     loaded = load_outcomes(
         _database(database),
         file,
         id_column=id_col,
         target=target_col,
-        positive=bad_value,
+        positive=Outcome.from_meta(meta, positive),
         allow_unknown=allow_unknown,
     )
     console.print(

@@ -20,9 +20,22 @@ def init(
         str, typer.Option("--target", "-t", help="column holding the good/bad outcome")
     ],
     positive: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--positive", "-p", help="value of the target that marks a bad (default: inferred)"
+            "--positive",
+            "-p",
+            help="value of the target that marks a bad (default: inferred); repeat it for "
+            "each bad value of a target with more than two (a loan status)",
+        ),
+    ] = None,
+    negative: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--negative",
+            "-n",
+            help="value of the target that marks a good; repeat it for each. A row with a "
+            "value in neither list is indeterminate and left out of training (default: "
+            "every value that is not a bad)",
         ),
     ] = None,
     output: Annotated[
@@ -42,12 +55,19 @@ def init(
     proposed as special codes; inputs that predict a protected attribute are flagged as
     possible proxies; inputs are proposed as actionable or immutable for counterfactuals.
     CSV delimiters (, ; tab |) are detected.
+
+    A target with more than two values, such as a loan status, needs `--positive` for each
+    value that marks a bad, e.g. `--positive "Charged Off" --positive "Default"`;
+    `--negative "Fully Paid"` then names the goods, and rows with any other value
+    ("Current") are indeterminate: left out of training.
     """
     from creditscore.cli.common import plain, print_path
     from creditscore.init import init_project
 
     with console.status(f"Reading {plain(data.name)} and looking at every column ..."):
-        inference = init_project(data, target, positive, output, force=force)
+        inference = init_project(
+            data, target, positive or None, output, negative=negative or None, force=force
+        )
     table = Table(title=f"Columns of {plain(data.name)}", show_lines=False, expand=True)
     longest = max((len(c) for c, _, _ in inference.rows()), default=6)
     table.add_column("column", overflow="fold", min_width=min(longest, 24))
@@ -70,6 +90,8 @@ def init(
             "(kept as inputs, flagged in the YAML and the model card): "
             + plain("; ".join(f"{p.feature} -> {p.text()}" for p in strong))
         )
+    for note in inference.notes:
+        console.print(f"[yellow]Note:[/yellow] {plain(note)}")
     print_path("Wrote", output)
     here = output.resolve() == (Path.cwd() / "creditscore.yaml").resolve()
     command = "creditscore train" if here else f"creditscore train --config {output}"

@@ -19,7 +19,7 @@ import contextlib
 import csv
 import difflib
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
 
 if TYPE_CHECKING:  # the batch engine reads tables with no project configuration loaded
@@ -478,7 +479,10 @@ class Dataset:
     sensitive: pd.DataFrame
     data_hash: str
     target: str
-    positive: Scalar
+    positive: Scalar | list[Scalar]
+    # data.negative, and the rows left out as indeterminate (target value -> rows)
+    negative: list[Scalar] = field(default_factory=list)
+    indeterminate: dict[str, int] = field(default_factory=dict)
     # features.derived (name -> expression) and the columns only they read: numbers and
     # dates that are no model input themselves, but are sent with every application
     derived: dict[str, str] = field(default_factory=dict)
@@ -544,44 +548,6 @@ def _fmt(value: Any) -> str:
 def _row(pos: int | np.integer) -> str:
     """Row number as in the file: 1-based, header not counted."""
     return f"row {int(pos) + 1}"
-
-
-def label_key(value: Any) -> str:
-    """A label's comparable form: ``1``, ``1.0`` and ``'1'`` agree; ``True`` is ``'true'``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if np.isfinite(number) and number.is_integer():
-        return str(int(number))
-    return repr(number)
-
-
-_TRUE_WORDS = {"true", "yes", "y", "1", "t", "on"}
-_FALSE_WORDS = {"false", "no", "n", "0", "f", "off"}
-
-
-def positive_key(positive: Any, keys: Iterable[str]) -> str | None:
-    """Which of ``keys`` (label keys of the target's values) the configured positive names.
-
-    YAML turns an unquoted ``yes`` into ``True``: a boolean positive also matches the usual
-    spellings of yes/no.
-    """
-    keys = list(keys)
-    wanted = label_key(positive)
-    if wanted in keys:
-        return wanted
-    if isinstance(positive, bool):
-        words = _TRUE_WORDS if positive else _FALSE_WORDS
-        hits = [k for k in keys if k.casefold() in words]
-        if len(hits) == 1:
-            return hits[0]
-    return None
 
 
 def _close(name: str, columns: Sequence[str]) -> str:
@@ -752,9 +718,11 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
             need(col, key)
 
     # ------------------------------------------------------------ target
-    y: np.ndarray | None = None
+    target_codes: np.ndarray | None = None
     if spec.target in present:
-        y = _check_target(df[spec.target], spec.target, spec.positive, spec.min_bads, problems)
+        target_codes = _check_target(
+            df[spec.target], spec.target, spec.outcome, spec.min_bads, problems
+        )
 
     # ------------------------------------------------------------ id column
     ids: pd.Series | None = None
@@ -877,24 +845,37 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
     if problems:
         raise DataError(_report(problems))
 
-    assert y is not None
+    assert target_codes is not None
     X = X[[c for c in features if c in usable]]
     for col in extra_numeric:
         X[col] = to_numeric(df[col])[0]
     for col in date_inputs:
         X[col] = df[col]
     sens_cols = [c for c in config.sensitive if c in present]
+    sensitive = df[sens_cols].copy()
+    called = target_codes != INDETERMINATE
+    indeterminate: dict[str, int] = {}
+    if not called.all():  # rows whose outcome is neither bad nor good: not trained on
+        indeterminate = {
+            str(k): int(n) for k, n in df.loc[~called, spec.target].value_counts().items()
+        }
+        X, sensitive = (f.loc[called].reset_index(drop=True) for f in (X, sensitive))
+        ids, dates = (
+            None if v is None else v.loc[called].reset_index(drop=True) for v in (ids, dates)
+        )
     return Dataset(
         X=X,
-        y=y,
+        y=target_codes[called].astype(np.int8),
         numeric=[c for c in X.columns if c in set(numeric)],
         categorical=[c for c in X.columns if c in set(categorical)],
         ids=ids,
         dates=dates,
-        sensitive=df[sens_cols].copy(),
+        sensitive=sensitive,
         data_hash=data_hash(df),
         target=spec.target,
         positive=spec.positive,
+        negative=list(spec.negative),
+        indeterminate=indeterminate,
         derived=dict(config.features.derived),
         extra_numeric=extra_numeric,
         date_inputs=date_inputs,
@@ -1100,8 +1081,10 @@ def delimiter_hint(columns: Sequence[str]) -> str:
 
 
 def _check_target(
-    target: pd.Series, name: str, positive: Scalar, min_bads: int, problems: list[str]
+    target: pd.Series, name: str, outcome: Outcome, min_bads: int, problems: list[str]
 ) -> np.ndarray | None:
+    """The target's codes (:data:`BAD`, :data:`GOOD`, :data:`INDETERMINATE`), or None with
+    the problems added."""
     missing = target.isna().to_numpy()
     n_missing = int(missing.sum())
     if n_missing:
@@ -1111,47 +1094,61 @@ def _check_target(
             "drop those rows or fill in the outcome"
         )
     counts = _value_counts(target)
-    keys = [label_key(v) for v, _ in counts]
+    keys = list(dict.fromkeys(label_key(v) for v, _ in counts))
     shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in counts[:10])
     if len(counts) > 10:
         shown += f", ... ({len(counts)} in all)"
     if not counts:
         problems.append(f"target {name!r} has no values")
         return None
-    pkey = positive_key(positive, keys)
-    if pkey is None:
-        problems.append(
-            f"data.positive {_fmt(positive)} never occurs in target {name!r}; its values are "
-            f"{shown}; set data.positive to the value that marks a bad"
-        )
+    absent_bad, absent_good = outcome.absent(target)
+    for key, absent in (("positive", absent_bad), ("negative", absent_good)):
+        if absent:
+            problems.append(
+                f"data.{key} {', '.join(map(_fmt, absent))} never occurs in target {name!r}; "
+                f"its values are {shown}; set data.{key} to the value(s) that mark a "
+                + ("bad" if key == "positive" else "good")
+            )
+    if absent_bad or absent_good:
         return None
-    if len(set(keys)) == 1:
+    if len(keys) == 1:
         problems.append(
             f"target {name!r} has a single class: every row is {_fmt(counts[0][0])} "
             f"({counts[0][1]} rows); a model needs both goods and bads"
         )
         return None
-    if len(set(keys)) > 2:
-        others = [(v, n) for (v, n), k in zip(counts, keys, strict=True) if k != pkey]
-        mapped = target.map(lambda v: label_key(v) if not pd.isna(v) else None)
-        second = label_key(others[0][0])
-        unseen = mapped.notna() & ~mapped.isin([pkey, second])
-        pos = int(np.flatnonzero(unseen.to_numpy())[0])
+    codes = outcome.codes(target)
+    good_keys = {k for k, c in zip(target.map(label_key), codes, strict=True) if c == GOOD}
+    if not outcome.good and len(good_keys) > 1:
+        common = next(v for v, _ in counts if codes[_first(target, v)] != BAD)
+        unseen = (codes == GOOD) & (target.map(label_key) != label_key(common)).to_numpy()
+        pos = int(np.flatnonzero(unseen)[0])
         problems.append(
-            f"target {name!r} has {len(set(keys))} distinct values: {shown}; it needs exactly "
-            f"two, the positive {_fmt(positive)} and one other (unseen target value "
-            f"{_fmt(target.iloc[pos])} in {_row(pos)}); map or drop the other values"
+            f"target {name!r} has {len(keys)} distinct values: {shown}; besides the bad(s) "
+            f"({outcome.bad_text}) and the good {_fmt(common)} there is the unseen target "
+            f"value {_fmt(target.iloc[pos])} in {_row(pos)}: "
+            "list the values that mark a good under "
+            "data.negative (a row whose value is in neither list is left out of training as "
+            "indeterminate), or map the target to two values first"
         )
         return None
-    mapped = target.map(lambda v: label_key(v) if not pd.isna(v) else None)
-    y = (mapped == pkey).to_numpy(dtype=np.int8)
-    n_bads = int(y.sum())
-    if n_bads < min_bads:
+    n_bads, n_goods = int((codes == BAD).sum()), int((codes == GOOD).sum())
+    if not n_goods:
         problems.append(
-            f"only {n_bads} bads (target {name!r} == {_fmt(positive)}) in {len(y)} rows; "
-            f"at least data.min_bads = {min_bads} are needed to train"
+            f"target {name!r} has no goods ({outcome.good_text}) among its values {shown}; "
+            "a model needs both goods and bads"
         )
-    return None if n_missing else y
+    elif n_bads < min_bads:
+        problems.append(
+            f"only {n_bads} bads (target {name!r} == {outcome.bad_text}) in "
+            f"{n_bads + n_goods} rows; at least data.min_bads = {min_bads} are needed to train"
+        )
+    return None if n_missing else codes
+
+
+def _first(values: pd.Series, value: Any) -> int:
+    """Position of the first row holding ``value`` (by its label key)."""
+    return int(np.flatnonzero((values.map(label_key) == label_key(value)).to_numpy())[0])
 
 
 def _check_ids(ids: pd.Series, name: str, problems: list[str]) -> None:

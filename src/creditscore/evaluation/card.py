@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from creditscore.data.outcome import Outcome
 from creditscore.evaluation.importance import REPEATS, feature_importance, importance_rows_of
 from creditscore.evaluation.metrics import bootstrap_auc_interval
 from creditscore.evaluation.plots import PLOT_NAMES, importance_png
@@ -168,6 +169,7 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
             }
         )
     excluded = sorted(set(cfg.data.exclude))
+    outcome = Outcome.of(ds.positive, ds.negative)
     ctx: dict[str, Any] = {
         "format": FORMAT,
         "name": cfg.name,
@@ -184,7 +186,9 @@ def card_context(result: TrainingResult) -> dict[str, Any]:
             "bad_rate": ds.bad_rate,
             "period": period,
             "target": ds.target,
-            "positive": str(ds.positive),
+            "positive": outcome.bad_text,
+            "negative": outcome.good_text,
+            "indeterminate": dict(ds.indeterminate),
             "id_column": cfg.data.id_column,
             "date_column": cfg.data.date_column,
             "numeric": list(ds.numeric),

@@ -14,6 +14,7 @@ same ``validate`` that ``train`` uses, so init never writes a config training wo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ import yaml
 
 from creditscore.config import ProjectConfig, Scalar
 from creditscore.data.ingest import _fmt, is_categorical_dtype, read_table, to_numeric, validate
+from creditscore.data.outcome import Outcome
 from creditscore.exceptions import ConfigError, DataError
 from creditscore.explain.counterfactual import immutable_reason
 from creditscore.explain.fairness.groups import (
@@ -39,7 +41,14 @@ from creditscore.explain.fairness.protected import (
     protected_by_values,
 )
 from creditscore.explain.fairness.proxies import DEFAULT_MIN_AUC, ProxyReport, proxy_scores
-from creditscore.init.roles import birth_dates, date_check, id_reason, leakage_reason, spelling_note
+from creditscore.init.roles import (
+    after_the_decision,
+    birth_dates,
+    date_check,
+    id_reason,
+    leakage_reason,
+    spelling_note,
+)
 from creditscore.init.target import resolve_target
 from creditscore.init.types import SpecialCodes, column_type
 
@@ -89,11 +98,14 @@ class Inference:
     special codes, fairness groups, possible proxies and counterfactual levers."""
 
     target: str
-    positive: Scalar
-    negative: Scalar
+    positive: Scalar | list[Scalar]
+    negative: list[Scalar]
     n_rows: int
     n_bads: int
     decisions: list[ColumnDecision]
+    n_known: int = 0
+    target_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     id_column: str | None = None
     date_column: str | None = None
     data_path: str | None = None
@@ -135,7 +147,8 @@ class Inference:
 
     @property
     def bad_rate(self) -> float:
-        return self.n_bads / self.n_rows if self.n_rows else float("nan")
+        """Bads among the rows with a bad or good outcome."""
+        return self.n_bads / self.n_known if self.n_known else float("nan")
 
     def decision(self, column: str) -> ColumnDecision:
         for d in self.decisions:
@@ -171,7 +184,8 @@ def _input_frame(df: pd.DataFrame, inf: Inference) -> pd.DataFrame:
 def infer_config(
     df: pd.DataFrame,
     target: str,
-    positive: Scalar | None = None,
+    positive: Scalar | Sequence[Scalar] | None = None,
+    negative: Sequence[Scalar] | None = None,
     *,
     data_path: str | None = None,
     name: str | None = None,
@@ -182,21 +196,28 @@ def infer_config(
     """Decide a role for every column of ``df``; see the module docstring."""
     if any(not isinstance(c, str) for c in df.columns):
         df = df.rename(columns=str)
-    pos_label, neg_label, y = resolve_target(df, target, positive)
+    choice = resolve_target(df, target, positive, negative)
+    y = choice.y
     n_rows = len(df)
     decisions: dict[str, ColumnDecision] = {}
-    inf = Inference(target, pos_label, neg_label, n_rows, int((y == 1).sum()), [])
+    inf = Inference(target, choice.positive, choice.negative, n_rows, choice.n_bads, [])
+    inf.n_known, inf.target_counts, inf.notes = choice.n_known, choice.counts, choice.notes
+    outcome = Outcome.of(choice.positive, choice.negative)
     inf.data_path, inf.name = data_path, name
     dates: list[tuple[str, int]] = []
+    late: list[str] = []  # inputs whose names suggest values recorded after the decision
 
     for col in map(str, df.columns):
         s = df[col]
         if col == target:
-            rate = 100.0 * inf.n_bads / max(1, int((y >= 0).sum()))
+            rate = 100.0 * inf.n_bads / max(1, inf.n_known)
+            left_out = n_rows - inf.n_known
             decisions[col] = ColumnDecision(
                 col,
                 "target",
-                f"target: {inf.n_bads} bads ({_fmt(pos_label)}) in {n_rows} rows ({rate:.1f} %)",
+                f"target: {inf.n_bads} bads ({outcome.bad_text}) in {inf.n_known} rows "
+                f"({rate:.1f} %)"
+                + (f"; {left_out} rows without a bad or good outcome" if left_out else ""),
             )
             continue
         n_present = int(s.notna().sum())
@@ -227,7 +248,7 @@ def infer_config(
                 why_id += " (data.id_column)"
             decisions[col] = ColumnDecision(col, "id", why_id)
             continue
-        leak = leakage_reason(s, y, pos_label, neg_label)
+        leak = leakage_reason(s, y, outcome.bad_text, outcome.good_text)
         if leak:
             decisions[col] = ColumnDecision(col, "leakage", leak)
             continue
@@ -245,8 +266,23 @@ def infer_config(
         if kind.special is not None:
             inf.special_codes[col] = kind.special
         reason = kind.reason + (spelling_note(s) if kind.kind == "categorical" else "")
-        decisions[col] = ColumnDecision(col, kind.kind, reason)
+        after = after_the_decision(col)
+        notes = (
+            (f"POSSIBLE LEAKAGE by its name ({after!r}): exclude it if it was recorded after "
+             "the decision",)
+            if after
+            else ()
+        )  # fmt: skip
+        decisions[col] = ColumnDecision(col, kind.kind, reason, notes)
+        if after:
+            late.append(col)
 
+    if late:
+        inf.notes.append(
+            f"{len(late)} input(s) may hold what happened after the loan was granted, by "
+            f"their names: {', '.join(late)}; a model must only see what was known at the "
+            "application: add them to data.exclude if so"
+        )
     _dates(df, inf, dates, decisions)
     inf.decisions = [decisions[str(c)] for c in df.columns]
     _groups(df, inf, today)
@@ -381,7 +417,13 @@ def _path_for_yaml(data: Path, output: Path) -> str:
 
 
 def init_project(
-    data: Path, target: str, positive: str | None, output: Path, *, force: bool = False
+    data: Path,
+    target: str,
+    positive: Scalar | Sequence[Scalar] | None,
+    output: Path,
+    *,
+    negative: Sequence[Scalar] | None = None,
+    force: bool = False,
 ) -> Inference:
     """Infer a config from ``data`` and write it to ``output``.
 
@@ -398,6 +440,7 @@ def init_project(
         df,
         target,
         positive,
+        negative,
         data_path=_path_for_yaml(data, output),
         name=_project_name(data),
     )
@@ -408,7 +451,8 @@ def init_project(
         validate(df, cfg)
     except DataError as exc:
         raise DataError(
-            f"{exc}\n(init wrote nothing: fix the data, or pass --target/--positive, and run "
+            f"{exc}\n(init wrote nothing: fix the data, or pass --target/--positive/--negative, "
+            "and run "
             "init again)"
         ) from None
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,21 +3,23 @@ that are dates of birth."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
-from creditscore.config import Scalar
 from creditscore.data.ingest import (
     _fmt,
     is_categorical_dtype,
     is_numeric_dtype,
-    label_key,
     parse_dates,
 )
 from creditscore.data.names import tokens
+from creditscore.data.outcome import label_key
 from creditscore.evaluation.association import column_score, oof_rate, rank_auc
 
 __all__ = [
+    "after_the_decision",
     "birth_dates",
     "date_check",
     "id_reason",
@@ -28,6 +30,17 @@ __all__ = [
 LEAKAGE_AUC = 0.97
 DATE_SHARE = 0.90
 ID_UNIQUE_SHARE = 0.95
+#: A one-sided leak: a group of at least this many rows, all bad and at least this share of
+#: the bads, or all good and at least this share of the goods (a legitimate input of a
+#: table with few bads may well have a small group with no bad).
+ONE_SIDED_MIN_ROWS = 20
+ONE_SIDED_BAD_SHARE = 0.02
+ONE_SIDED_GOOD_SHARE = 0.25
+ONE_SIDED_MAX_LEVELS = 50
+_LOG_CHANCE = math.log(1e-6)
+#: Word stems and run-together words of values recorded after a loan was granted.
+_AFTER_STEMS = ("paid", "recover", "chargeoff", "writeoff", "settle", "pymnt", "collected")
+_AFTER_JOINED = ("chargedoff", "writtenoff", "totalrec", "outprncp", "latefee")
 # Below this many rows a unique integer column may be an amount, not an id, unless its
 # name or its order says otherwise.
 ID_MIN_ROWS = 100
@@ -36,8 +49,9 @@ _ID_TOKENS = frozenset({"id", "ids", "key", "uuid", "guid", "identifier"})
 ADULT_AGES = (18.0, 100.0)
 
 
-def leakage_reason(s: pd.Series, y: np.ndarray, positive: Scalar, negative: Scalar) -> str | None:
-    """A reason when the column alone gives the outcome away, else None."""
+def leakage_reason(s: pd.Series, y: np.ndarray, bad: str, good: str) -> str | None:
+    """A reason when the column alone gives the outcome away, else None (``bad`` and
+    ``good`` name the outcomes for the reason)."""
     known = y >= 0
     yk = y[known]
     col = s[known]
@@ -46,8 +60,8 @@ def leakage_reason(s: pd.Series, y: np.ndarray, positive: Scalar, negative: Scal
         if (table.gt(0).sum(axis=1) == 1).all() and (table.gt(0).sum(axis=0) == 1).all():
             pairs = []
             for value, row in table.iterrows():
-                label = positive if int(row.idxmax()) == 1 else negative
-                pairs.append(f"{_fmt(value)} = {_fmt(label)}")
+                label = bad if int(row.idxmax()) == 1 else good
+                pairs.append(f"{_fmt(value)} = {label}")
             return "leakage: a relabelling of the target (" + ", ".join(pairs) + ")"
     score, codes = column_score(col, is_numeric_dtype(col))
     if score is None:
@@ -57,7 +71,69 @@ def leakage_reason(s: pd.Series, y: np.ndarray, positive: Scalar, negative: Scal
     auc = rank_auc(yk, score)
     if auc >= LEAKAGE_AUC:
         return f"leakage: separates the target almost perfectly on its own (ROC-AUC {auc:.3f})"
+    return _one_sided(col, yk, bad, good)
+
+
+def _groups(s: pd.Series) -> list[tuple[str, np.ndarray]]:
+    """The row groups a one-sided leak shows in: non-zero, zero, missing and present for
+    numbers; each level (up to 50) and missing for categories."""
+    if is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        present = ~np.isnan(v)
+        return [
+            ("it is non-zero", present & (v != 0)),
+            ("it is zero", v == 0),
+            ("it is missing", ~present),
+            ("it is present", present),
+        ]
+    text = s.astype(object)
+    levels = text.value_counts()
+    groups = [("it is missing", text.isna().to_numpy())]
+    if len(levels) <= ONE_SIDED_MAX_LEVELS:
+        groups += [(f"it is {_fmt(v)}", (text == v).to_numpy()) for v in levels.index]
+    return groups
+
+
+def _one_sided(s: pd.Series, y: np.ndarray, bad: str, good: str) -> str | None:
+    """A leak that shows on one side only: a value that only bads have (a recovery amount,
+    a charge-off date), or that a large share of the goods have and no bad has (what was
+    spent on a card that only accepted applicants got). Legitimate inputs raise the odds of
+    a bad; they do not give it away for a whole group."""
+    n_bads, n_goods = int(y.sum()), int(len(y) - y.sum())
+    if not n_bads or not n_goods:
+        return None
+    rate = n_bads / len(y)
+    for label, rows in _groups(s):
+        n = int(rows.sum())
+        if n == len(y) or n < ONE_SIDED_MIN_ROWS:
+            continue
+        b = int(y[rows].sum())
+        # by chance, a group of n rows is all bad with probability rate ** n: not a leak
+        # unless that is tiny
+        if b == n and b >= ONE_SIDED_BAD_SHARE * n_bads and n * math.log(rate) < _LOG_CHANCE:
+            return (
+                f"leakage: every one of the {n:,} rows where {label} is a bad ({bad}; "
+                f"{100 * b / n_bads:.0f} % of the bads, no good): recorded after the outcome?"
+            )
+        if b == 0 and n >= ONE_SIDED_GOOD_SHARE * n_goods and n * math.log1p(-rate) < _LOG_CHANCE:
+            return (
+                f"leakage: every one of the {n:,} rows where {label} is a good ({good}; "
+                f"{100 * n / n_goods:.0f} % of the goods, no bad): recorded after the outcome?"
+            )
     return None
+
+
+def after_the_decision(name: str) -> str | None:
+    """The word in ``name`` suggesting a value recorded after the loan was granted
+    (``paid_interest``, ``recoveries``, ``last_pymnt_d``), or None. Only a hint: a
+    bureau's ``paid`` counts before the application are legitimate."""
+    words = tokens(name)
+    for w in words:
+        for stem in _AFTER_STEMS:
+            if w.startswith(stem):
+                return w
+    joined = "".join(words)
+    return next((p for p in _AFTER_JOINED if p in joined), None)
 
 
 def _is_integer_like(s: pd.Series) -> bool:

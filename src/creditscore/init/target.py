@@ -1,18 +1,30 @@
-"""The target of ``init``: which value of the outcome column marks a bad."""
+"""The target of ``init``: which values of the outcome column mark a bad, which a good.
+
+A two-valued target needs no help when one value reads as a bad ('bad', 'default',
+'yes', 'Charged Off', ...) or it is 0/1 (1 is the bad, unless the column's name says that 1
+is a good: ``approved``, ``repaid``, ``good``). A target with more values (a loan status)
+needs ``--positive`` for each value that marks a bad; ``--negative`` names the goods, and a
+row whose value is in neither list is indeterminate (left out of training). Without
+``--negative`` every other value is a good, and the YAML lists them all for review.
+"""
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from creditscore.config import Scalar
-from creditscore.data.ingest import _fmt, delimiter_hint, label_key, positive_key
+from creditscore.data.ingest import _fmt, delimiter_hint
+from creditscore.data.names import tokens
+from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, MISSING, label_key, matching_key
 from creditscore.exceptions import ConfigError
 
-__all__ = ["BAD_LABELS", "resolve_target"]
+__all__ = ["BAD_LABELS", "TargetChoice", "resolve_target"]
 
 BAD_LABELS = frozenset(
     {
@@ -48,6 +60,50 @@ BAD_LABELS = frozenset(
 )
 
 
+#: Words in a bad value of a many-valued target (a loan status), to suggest --positive.
+_BAD_WORDS = frozenset(
+    {"bad", "default", "defaulted", "charged", "chargeoff", "written", "writeoff", "late",
+     "delinquent", "delinquency", "fraud", "loss", "collection", "collections", "bankrupt",
+     "bankruptcy", "foreclosure", "dpd"}
+)  # fmt: skip
+#: Words in a 0/1 target's name saying that 1 is a good: ``approved``, ``repaid``, ``good``.
+_GOOD_NAME_WORDS = frozenset(
+    {"good", "approve", "approved", "approval", "accept", "accepted", "acceptance", "repaid",
+     "repay", "paid", "performing", "creditworthy", "creditworthiness", "creditability",
+     "solvent", "granted", "funded", "success", "successful"}
+)  # fmt: skip
+#: Words in a target's name saying that 1 is a bad (they win over the good words).
+_BAD_NAME_WORDS = frozenset(
+    {"bad", "default", "defaulted", "reject", "rejected", "deny", "denied", "decline",
+     "declined", "delinquent", "delinquency", "delinq", "charge", "charged", "chargeoff",
+     "fraud", "loss", "writeoff", "dpd", "arrears", "npl", "not", "non", "un", "no"}
+)  # fmt: skip
+
+
+@dataclass
+class TargetChoice:
+    """What init made of the target: the bad value(s), the good values when there are
+    more than one, the codes per row, and notes for the user."""
+
+    positive: Scalar | list[Scalar]
+    negative: list[Scalar]
+    y: np.ndarray  # int8: 1 bad, 0 good, -1 missing, -2 indeterminate
+    counts: dict[str, int]  # value (as written) -> rows
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_bads(self) -> int:
+        return int((self.y == BAD).sum())
+
+    @property
+    def n_known(self) -> int:
+        return int((self.y >= 0).sum())
+
+    @property
+    def n_indeterminate(self) -> int:
+        return int((self.y == INDETERMINATE).sum())
+
+
 def _python(value: Any) -> Scalar:
     """A numpy scalar as a plain Python value; whole floats as ints (1.0 -> 1)."""
     if isinstance(value, np.generic):
@@ -59,66 +115,147 @@ def _python(value: Any) -> Scalar:
     return str(value)
 
 
-def resolve_target(
-    df: pd.DataFrame, target: str, positive: Scalar | None
-) -> tuple[Scalar, Scalar, np.ndarray]:
-    """(positive, negative, y with -1 where the target is missing)."""
+def _as_list(values: Scalar | Sequence[Scalar] | None) -> list[Scalar]:
+    if values is None:
+        return []
+    if isinstance(values, str | bool | int | float):
+        return [values]
+    return list(values)
+
+
+def _missing_column(df: pd.DataFrame, target: str) -> ConfigError:
     columns = [str(c) for c in df.columns]
-    if target not in columns:
-        close = difflib.get_close_matches(target, columns, n=3, cutoff=0.5)
-        lowered = [c for c in columns if c.casefold() == target.casefold()]
-        hint = close or lowered
-        shown = f"did you mean {', '.join(repr(c) for c in hint)}? " if hint else ""
-        listing = ", ".join(repr(c) for c in columns[:30])
-        more = f", ... ({len(columns)} in all)" if len(columns) > 30 else ""
+    close = difflib.get_close_matches(target, columns, n=3, cutoff=0.5)
+    lowered = [c for c in columns if c.casefold() == target.casefold()]
+    hint = close or lowered
+    shown = f"did you mean {', '.join(repr(c) for c in hint)}? " if hint else ""
+    listing = ", ".join(repr(c) for c in columns[:30])
+    more = f", ... ({len(columns)} in all)" if len(columns) > 30 else ""
+    return ConfigError(
+        f"target column {target!r} is not in the data; {shown}the columns are: {listing}{more}"
+        + delimiter_hint(columns)
+    )
+
+
+def _suggestion(target: str, keys: list[str]) -> str:
+    """``--positive 'Charged Off' --positive 'Late'`` from the values that read as bads."""
+    bad = [k for k in keys if set(tokens(k)) & _BAD_WORDS or k.casefold() in BAD_LABELS]
+    good = [k for k in keys if k not in bad]
+    if not bad or not good:
+        return f"pass --positive once for each value that marks a bad, e.g. --positive {keys[0]!r}"
+    flags = " ".join(f"--positive {k!r}" for k in bad)
+    return (
+        f"pass --positive once for each value that marks a bad (here perhaps {flags}), and "
+        f"--negative for each that marks a good; a row with a value in neither list is left "
+        f"out of training as indeterminate (without --negative every other value is a good)"
+    )
+
+
+def _inferred_bad(target: str, keys: list[str], shown: str) -> tuple[str, list[str]]:
+    """The bad key of a two-valued target, and a note when the name decided it."""
+    if set(keys) == {"0", "1"}:
+        words = set(tokens(target))
+        if words & _GOOD_NAME_WORDS and not words & _BAD_NAME_WORDS:
+            said = sorted(words & _GOOD_NAME_WORDS)[0]
+            return "0", [
+                f"bad = 0: the target's name ({said!r}) says that 1 is a good; if 1 marks a "
+                "bad, run init again with --positive 1"
+            ]
+        return "1", []
+    hits = [k for k in keys if k.casefold() in BAD_LABELS]
+    if len(hits) != 1:
         raise ConfigError(
-            f"target column {target!r} is not in the data; {shown}the columns are: {listing}{more}"
-            + delimiter_hint(columns)
+            f"cannot tell which value of target {target!r} marks a bad (default): "
+            f"{shown}; pass --positive with one of them"
         )
+    return hits[0], []
+
+
+def resolve_target(
+    df: pd.DataFrame,
+    target: str,
+    positive: Scalar | Sequence[Scalar] | None,
+    negative: Sequence[Scalar] | None = None,
+) -> TargetChoice:
+    """Which values of ``target`` mark a bad and which a good; see the module docstring."""
+    if target not in [str(c) for c in df.columns]:
+        raise _missing_column(df, target)
     s = df[target]
-    counts = s.value_counts(dropna=True)
     by_key: dict[str, tuple[Any, int]] = {}
-    for value, n in counts.items():
+    for value, n in s.value_counts(dropna=True).items():
         key = label_key(value)
         old = by_key.get(key)
         by_key[key] = (old[0] if old else value, (old[1] if old else 0) + int(n))
-    shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in list(by_key.values())[:10])
-    if len(by_key) != 2:
-        if len(by_key) < 2:
-            what = "no values" if not by_key else f"a single value: {shown}"
-            raise ConfigError(
-                f"target {target!r} has {what}; it needs two outcomes (good and bad). "
-                "Check the --target column"
-            )
-        raise ConfigError(
-            f"target {target!r} has {len(by_key)} distinct values ({shown}"
-            f"{', ...' if len(by_key) > 10 else ''}); it needs exactly two, good and bad. "
-            "Map the others to good or bad first, or choose another --target"
-        )
     keys = list(by_key)
-    if positive is None:
-        if set(keys) == {"0", "1"}:
-            pkey = "1"
-        else:
-            hits = [k for k in keys if k.casefold() in BAD_LABELS]
-            if len(hits) != 1:
-                raise ConfigError(
-                    f"cannot tell which value of target {target!r} marks a bad (default): "
-                    f"{shown}; pass --positive with one of them"
-                )
-            pkey = hits[0]
-    else:
-        found = positive_key(positive, keys)
-        if found is None:
-            folded = [k for k in keys if k.casefold() == label_key(positive).casefold()]
-            found = folded[0] if len(folded) == 1 else None
-        if found is None:
+    shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in list(by_key.values())[:10])
+    if len(keys) > 10:
+        shown += f", ... ({len(keys)} in all)"
+    if len(keys) < 2:
+        what = "no values" if not keys else f"a single value: {shown}"
+        raise ConfigError(
+            f"target {target!r} has {what}; it needs two outcomes (good and bad). "
+            "Check the --target column"
+        )
+    wanted_bad, wanted_good = _as_list(positive), _as_list(negative)
+    notes: list[str] = []
+    if not wanted_bad:
+        if len(keys) > 2:
             raise ConfigError(
-                f"--positive {_fmt(positive)} is not a value of target {target!r}; its values "
-                f"are {shown}"
+                f"target {target!r} has {len(keys)} distinct values ({shown}); "
+                + _suggestion(target, keys)
             )
-        pkey = found
-    nkey = next(k for k in keys if k != pkey)
+        pkey, notes = _inferred_bad(target, keys, shown)
+        bad_keys = [pkey]
+    else:
+        bad_keys = [_key_of(v, keys, target, "--positive", shown) for v in wanted_bad]
+    good_keys = [_key_of(v, keys, target, "--negative", shown) for v in wanted_good]
+    twice = sorted(set(bad_keys) & set(good_keys))
+    if twice:
+        raise ConfigError(f"--positive and --negative both name {twice}: a value is bad or good")
+    if not good_keys:
+        good_keys = [k for k in keys if k not in bad_keys]
+        if not good_keys:
+            raise ConfigError(
+                f"every value of target {target!r} ({shown}) is a bad: a model needs goods too"
+            )
     mapped = s.map(lambda v: None if pd.isna(v) else label_key(v))
-    y = np.where(mapped.isna(), -1, (mapped == pkey).astype(np.int8)).astype(np.int8)
-    return _python(by_key[pkey][0]), _python(by_key[nkey][0]), y
+    y = np.full(len(s), INDETERMINATE, dtype=np.int8)
+    y[mapped.isin(good_keys).to_numpy()] = GOOD
+    y[mapped.isin(bad_keys).to_numpy()] = BAD
+    y[mapped.isna().to_numpy()] = MISSING
+    bad_values = [_python(by_key[k][0]) for k in bad_keys]
+    choice = TargetChoice(
+        positive=bad_values[0] if len(bad_values) == 1 else bad_values,
+        negative=[_python(by_key[k][0]) for k in good_keys],
+        y=y,
+        counts={_fmt(by_key[k][0]): by_key[k][1] for k in keys},
+        notes=notes,
+    )
+    left_out = [k for k in keys if k not in bad_keys and k not in good_keys]
+    if left_out:
+        choice.notes.append(
+            f"{choice.n_indeterminate:,} rows are indeterminate, neither bad nor good ("
+            + ", ".join(_fmt(by_key[k][0]) for k in left_out)
+            + "): train leaves them out"
+        )
+    rate = choice.n_bads / max(1, choice.n_known)
+    if rate > 0.5:
+        flip = (
+            f"run init again with --positive {_fmt(by_key[good_keys[0]][0])}"
+            if len(keys) == 2
+            else "check --positive and --negative"
+        )
+        choice.notes.append(
+            f"bads are {100 * rate:.1f} % of the rows with an outcome, more than a lender "
+            f"usually sees; if {_fmt(bad_values[0])} marks a good, {flip}"
+        )
+    return choice
+
+
+def _key_of(value: Scalar, keys: list[str], target: str, option: str, shown: str) -> str:
+    found = matching_key(value, keys)
+    if found is None:
+        raise ConfigError(
+            f"{option} {_fmt(value)} is not a value of target {target!r}; its values are {shown}"
+        )
+    return found

@@ -17,10 +17,12 @@ from creditscore.config import (
     CostConfig,
     FairnessConfig,
     PolicyConfig,
+    Scalar,
     ScoringConfig,
     SplitConfig,
 )
 from creditscore.data.ingest import _fmt
+from creditscore.data.outcome import Outcome
 from creditscore.init.project import Inference
 
 __all__ = ["render_yaml"]
@@ -79,7 +81,10 @@ def _header(inf: Inference) -> list[str]:
     )
     out = [
         f"# creditscore project configuration, written by `creditscore init` {source}.",
-        f"# {inf.n_rows} rows, {inf.n_bads} bads ({rate:.1f} %), bad = {_fmt(inf.positive)}.",
+        f"# {inf.n_rows} rows, {inf.n_bads} bads ({rate:.1f} %), bad = {_outcome(inf).bad_text}"
+        + (
+            f"; {inf.n_rows - inf.n_known} rows indeterminate." if inf.n_known < inf.n_rows else "."
+        ),
         '# Every key is documented in the README ("Configuration"); unknown keys are errors.',
         "#",
         "# Every decision init made is one line below, with the reason beside it:",
@@ -96,6 +101,39 @@ def _header(inf: Inference) -> list[str]:
     return out
 
 
+def _outcome(inf: Inference) -> Outcome:
+    return Outcome.of(inf.positive, inf.negative)
+
+
+def _outcome_lines(inf: Inference) -> list[str]:
+    """data.positive, and data.negative when the target has more than two values."""
+    bad = inf.positive if isinstance(inf.positive, list) else [inf.positive]
+    if len(bad) == 1 and len(inf.target_counts) == 2 and len(inf.negative) == 1:
+        return [
+            _line(
+                f"  positive: {_y(bad[0])}",
+                f"the value that marks a bad (default); the other is {_fmt(inf.negative[0])}",
+            )
+        ]
+
+    def listed(key: str, values: list[Scalar], why: str) -> list[str]:
+        rows = [(v, f"{inf.target_counts.get(_fmt(v), 0):,} rows") for v in values]
+        return [_line(f"  {key}:", why)] + [_line(f"    - {_y(v)}", n) for v, n in rows]
+
+    out = listed("positive", bad, "the values that mark a bad (default)")
+    out += listed(
+        "negative",
+        inf.negative,
+        "the values that mark a good; a value in neither list is indeterminate: train leaves "
+        "its rows out",
+    )
+    chosen = {_fmt(v) for v in [*bad, *inf.negative]}
+    left = [(k, n) for k, n in inf.target_counts.items() if k not in chosen]
+    if left:
+        out.append("  # indeterminate, left out: " + ", ".join(f"{k} ({n:,})" for k, n in left))
+    return out
+
+
 def _data(inf: Inference) -> list[str]:
     reasons = {d.column: d for d in inf.decisions}
     out = ["data:"]
@@ -106,12 +144,7 @@ def _data(inf: Inference) -> list[str]:
         )
     )
     out.append(f"  target: {_y(inf.target)}")
-    out.append(
-        _line(
-            f"  positive: {_y(inf.positive)}",
-            f"the value that marks a bad (default); the other is {_fmt(inf.negative)}",
-        )
-    )
+    out += _outcome_lines(inf)
     out.append(
         _line(
             f"  id_column: {_y(inf.id_column)}".rstrip(),
@@ -163,8 +196,9 @@ def _data(inf: Inference) -> list[str]:
 
 
 def _input_comment(d: Any) -> str:
-    """An input's type reason and, when it is one, its possible-proxy flag."""
-    return "; ".join([d.reason, *(n for n in d.notes if n.startswith("POSSIBLE PROXY"))])
+    """An input's type reason and, when it is one, its possible-proxy or leakage flag."""
+    flags = ("POSSIBLE PROXY", "POSSIBLE LEAKAGE")
+    return "; ".join([d.reason, *(n for n in d.notes if n.startswith(flags))])
 
 
 def _proxies(inf: Inference) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.outcome import Outcome
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import level_text
 from creditscore.monitoring.sources import outcome_codes
@@ -88,10 +89,15 @@ def load_outcomes(
     id_column: str,
     target: str,
     positive: Any,
+    negative: Any = None,
     allow_unknown: bool = False,
     chunk_rows: int = 100_000,
 ) -> OutcomeLoad:
-    """Store the outcomes of ``path`` (ids in ``id_column``, labels in ``target``)."""
+    """Store the outcomes of ``path`` (ids in ``id_column``, labels in ``target``).
+
+    ``positive`` is the bad value (or a list of them, or an :class:`Outcome`); ``negative``
+    lists the goods where the target has more than two values (others: no outcome yet)."""
+    outcome = positive if isinstance(positive, Outcome) else Outcome.of(positive, negative)
     import sqlalchemy as sa
 
     from creditscore.store.engine import make_engine, upgrade_schema
@@ -118,7 +124,7 @@ def load_outcomes(
                         f"{p}: id column {id_column!r} has {int(ids.isna().sum())} empty values "
                         f"(e.g. data row {row}); every outcome needs an id"
                     )
-                bad = outcome_codes(frame[target], positive, target)
+                bad = outcome_codes(frame[target], outcome, target)
                 labels = frame[target].map(level_text, na_action="ignore")
                 has = ~np.isnan(bad)
                 skipped += int((~has).sum())

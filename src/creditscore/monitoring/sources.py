@@ -40,10 +40,9 @@ from creditscore.data.ingest import (
     _CSV_SUFFIXES,
     _PARQUET_SUFFIXES,
     _TSV_SUFFIXES,
-    label_key,
     parse_dates,
-    positive_key,
 )
+from creditscore.data.outcome import Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 from creditscore.monitoring.request_errors import ErrorChunk
@@ -101,29 +100,25 @@ def _shown(columns: list[str], limit: int = 12) -> str:
     return ", ".join(columns[:limit]) + more
 
 
-def outcome_codes(values: pd.Series, positive: Any, column: str) -> np.ndarray:
-    """A label column as 1 (bad), 0 (good) or NaN (not known yet)."""
-    present = values.notna().to_numpy()
-    keys = values[present].map(label_key)
-    uniques = list(dict.fromkeys(keys.tolist()))
-    out = np.full(len(values), np.nan)
-    if not uniques:
-        return out
-    pkey = positive_key(positive, uniques)
-    others = [k for k in uniques if k != pkey]
+def outcome_codes(values: pd.Series, outcome: Outcome, column: str) -> np.ndarray:
+    """A label column as 1 (bad), 0 (good) or NaN (not known yet: missing, or a value the
+    model's outcome leaves out as indeterminate)."""
+    uniques = list(dict.fromkeys(values.dropna().map(label_key).tolist()))
     shown = ", ".join(map(repr, uniques[:6]))
-    if pkey is None and len(uniques) > 1:
+    absent_bad, _ = outcome.absent(values)
+    if len(absent_bad) == len(outcome.bad) and len(uniques) > 1:
         raise DataError(
-            f"outcome column {column!r}: the bad value {positive!r} never occurs among its "
-            f"values {shown}; give the value that marks a bad (--positive)"
+            f"outcome column {column!r}: the bad value {outcome.bad_text} never occurs among "
+            f"its values {shown}; give the value that marks a bad (--positive)"
         )
-    if len(others) > 1:
+    codes = outcome.as_float(values)
+    goods = set(values[codes == 0].map(label_key))
+    if not outcome.good and len(goods) > 1:
         raise DataError(
             f"outcome column {column!r} has more than two values ({shown}); it needs the "
-            f"bad value {positive!r} and one other"
+            f"bad value {outcome.bad_text} and one other"
         )
-    out[present] = (keys == pkey).to_numpy(dtype=float)
-    return out
+    return codes
 
 
 @dataclass
@@ -242,8 +237,7 @@ class FileSource(Source):
         self.target = self.target or meta.get("target")
         if self.target not in self.columns:
             self.target = None
-        if self.positive is None:
-            self.positive = meta.get("positive", 1)
+        self.outcome = Outcome.from_meta(meta, self.positive)
         self._date = None
         if self.by in PERIODS or self.since or self.until:
             self._date = self.date_column or meta.get("date_column")
@@ -360,7 +354,7 @@ class FileSource(Source):
             else:
                 p = self.score(frame)
             outcome = (
-                outcome_codes(frame[self.target], self.positive, self.target)
+                outcome_codes(frame[self.target], self.outcome, self.target)
                 if self.target
                 else None
             )

@@ -111,6 +111,17 @@ CALIBRATION_NOTE = (
 )
 
 
+def _target_text(d: dict[str, Any]) -> str:
+    """The target, its bad and good values, and the rows left out as indeterminate."""
+    good = d.get("negative") or "the other value"
+    text = f"{d['target']} (bad = {d['positive']}; good = {good})"
+    left_out = d.get("indeterminate") or {}
+    if left_out:
+        listed = ", ".join(f"'{k}' ({n:,})" for k, n in left_out.items())
+        text += f"; {sum(left_out.values()):,} rows indeterminate, left out: {listed}"
+    return text
+
+
 def _prov(ctx: dict[str, Any]) -> dict[str, Any]:
     """Which rows each figure comes from (cards written before final_fit: train only)."""
     p = ctx.get("provenance")
@@ -168,7 +179,7 @@ class _Facts:
         p = self.c["policy"]
         items = [
             f"Purpose: estimate the probability of default (PD) of a credit application, i.e. "
-            f"that the target '{d['target']}' is '{d['positive']}', and turn it into score points, "
+            f"that the target '{d['target']}' is {d['positive']}, and turn it into score points, "
             f"a risk band and an approve / refer / decline recommendation under the policy below.",
             "Users: credit-risk analysts and underwriters (who decide referred applications), "
             "and model validators. The decision is a recommendation; declines must be explainable "
@@ -203,7 +214,7 @@ class _Facts:
             ("SHA-256 of the data", d["hash"]),
             ("Rows", fmt(d["rows"])),
             ("Bads", f"{d['bads']:,} (bad rate {pct(d['bad_rate'])})"),
-            ("Target", f"{d['target']} (bad = '{d['positive']}')"),
+            ("Target", _target_text(d)),
             (
                 "Period",
                 f"{d['period'][0]} to {d['period'][1]}" if d["period"] else "no date column",

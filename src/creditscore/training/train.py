@@ -590,6 +590,8 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             "bad_rate": ds.bad_rate,
             "target": ds.target,
             "positive": ds.positive,
+            "negative": list(ds.negative),
+            "indeterminate": dict(ds.indeterminate),
             "id_column": config.data.id_column,
             "date_column": config.data.date_column,
             "sensitive": protected_names(config),

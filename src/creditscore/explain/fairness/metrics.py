@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.outcome import BAD, INDETERMINATE, MISSING, Outcome
 from creditscore.evaluation.metrics import auc, weighted_auc
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness.groups import (
@@ -383,20 +384,22 @@ def fairness_from_predictions(
     return FairnessReport(float(threshold), len(p), n_boot, confidence, min_group_size, attrs)
 
 
-def _outcomes(frame: pd.DataFrame, target: str, positive: Any) -> np.ndarray:
+def _outcomes(frame: pd.DataFrame, target: str, outcome: Outcome) -> np.ndarray:
     if target not in frame.columns:
         raise DataError(f"the data lacks the outcome column {target!r}")
-    s = frame[target]
-    if s.isna().any():
-        first = int(np.flatnonzero(s.isna().to_numpy())[0])
-        raise DataError(
-            f"column {target!r} has {int(s.isna().sum())} missing outcomes (row {first})"
-        )
-    if pd.api.types.is_numeric_dtype(s) and not isinstance(positive, str):
-        y = s.to_numpy(dtype=float) == float(positive)
-    else:
-        y = s.astype(str).str.strip().str.casefold().to_numpy() == str(positive).strip().casefold()
-    return y.astype(int)
+    codes = outcome.codes(frame[target])
+    for code, what in ((MISSING, "missing outcomes"), (INDETERMINATE, "indeterminate outcomes")):
+        unknown = codes == code
+        if unknown.any():
+            first = int(np.flatnonzero(unknown)[0])
+            shown = (
+                "" if code == MISSING else f", neither {outcome.bad_text} nor {outcome.good_text}"
+            )
+            raise DataError(
+                f"column {target!r} has {int(unknown.sum())} {what}{shown} (row {first + 1}); "
+                "fairness needs a known outcome on every row"
+            )
+    return (codes == BAD).astype(int)
 
 
 def fairness_report(
@@ -424,10 +427,9 @@ def fairness_report(
         y = np.asarray(outcomes).astype(int)
     else:
         target = target or meta.get("target")
-        positive = meta.get("positive") if positive is None else positive
-        if not target or positive is None:
+        if not target or (positive is None and meta.get("positive") is None):
             raise DataError("name the outcome column and its bad value (target, positive)")
-        y = _outcomes(frame, target, positive)
+        y = _outcomes(frame, target, Outcome.from_meta(meta, positive))
     specs = (
         list(groups)
         if groups is not None

@@ -144,7 +144,7 @@ _GROUP_WORDS: dict[str, str] = {
         "black white asian asians caucasian african aian nhpi hawaiian islander pacific "
         "indian indigenous aboriginal negro",
     ),
-    **_words(ETHNICITY, "hispanic latino latina latinx latine nonhispanic chicano"),
+    **_words(ETHNICITY, "hispanic hispan hisp latino latina latinx latine nonhispanic chicano"),
     **_words(AGE, "senior seniors elderly young youth pensioner"),
     **_words(MARITAL, "single divorced widowed widow widower separated"),
 }
@@ -283,6 +283,8 @@ _SAME_GROUP = {
     "americanindian": "american indian",
     "pacificislander": "pacific islander",
     "africanamerican": "african american",
+    "hispan": "hispanic",
+    "hisp": "hispanic",
 }
 
 
