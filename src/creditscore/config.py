@@ -85,6 +85,11 @@ class DataConfig(_Strict):
         description="numeric columns whose PD must only rise (increasing) or fall with the value",
     )
     min_bads: int = Field(default=20, ge=1, description="fewest bads accepted for training")
+    decimal_comma: list[str] = Field(
+        default_factory=list,
+        description="numeric columns written with a decimal comma ('1.234,56'); other columns' "
+        "texts use a decimal point ('1,234.56', '13.95%')",
+    )
 
     @model_validator(mode="after")
     def _no_overlap(self) -> DataConfig:
@@ -104,6 +109,10 @@ class DataConfig(_Strict):
                 f"data.positive and data.negative both list {twice}: a value is bad or good"
             )
         return self
+
+    def decimal(self, column: str) -> str:
+        """The decimal separator of ``column``'s numbers written as text."""
+        return "," if column in self.decimal_comma else "."
 
     @property
     def outcome(self) -> Outcome:

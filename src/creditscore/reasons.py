@@ -758,7 +758,7 @@ class _Values:
         f = self.ex._eligible[e]
         if f not in self.frame.frame.columns:
             return np.full(self.frame.n, np.nan)
-        return self.frame.number(f)
+        return self.frame.number(f, self.ex._specs[f].decimal)
 
     def levels(self, e: int) -> np.ndarray:
         """Row -> index in the feature's ``_Pieces.levels``."""

@@ -25,6 +25,7 @@ import pandas as pd
 
 from creditscore.bundle import ModelBundle
 from creditscore.compiled import CompiledModel, NotCompilableError
+from creditscore.data.numbers import parse_number
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.derived import date_day
@@ -172,12 +173,23 @@ class Scorer:
                 raise ScoringInputError(
                     f"field {spec.name!r}: expected a number, got {value!r}", field=spec.name
                 )
+            if isinstance(value, str):  # '3000', '13.95%', '$1,200' (data.numbers)
+                if not value.strip():  # blank: missing, as in training
+                    return math.nan
+                parsed = parse_number(value, spec.decimal)
+                if parsed is None:
+                    try:
+                        infinite = math.isinf(float(value))
+                    except ValueError:
+                        infinite = False
+                    expected = "a finite number" if infinite else "a number"
+                    raise ScoringInputError(
+                        f"field {spec.name!r}: expected {expected}, got {value!r}",
+                        field=spec.name,
+                    )
+                return parsed
             try:
                 number = float(value)
-            except ValueError:
-                raise ScoringInputError(
-                    f"field {spec.name!r}: expected a number, got {value!r}", field=spec.name
-                ) from None
             except OverflowError:
                 number = _INF
             if math.isinf(number):

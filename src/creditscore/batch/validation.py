@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from creditscore.data.ingest import CSV_NA_VALUES
+from creditscore.data.numbers import parse_numbers
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.spelling import canonical_key
@@ -80,6 +81,7 @@ class RowValidator:
         self.text = text
         self.fields: list[FieldSpec] = list(scorer.bundle.schema.fields)
         self._blank = {f.name: None for f in self.fields}  # validates: every field missing
+        self._decimal = {f.name: f.decimal for f in self.fields if f.decimal != "."}
         self._order = {f.name: i for i, f in enumerate(self.fields)}
         self._categories = {
             f.name: list(f.categories or []) for f in self.fields if f.kind == "categorical"
@@ -139,11 +141,9 @@ class RowValidator:
                     pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
                 )
                 suspects = np.isinf(values)
-            except pa.ArrowInvalid:  # some text is not a number: let pandas find which
+            except pa.ArrowInvalid:  # '13.95%', '$1,200', 'n/a': read as training read them
                 text = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
-                values = np.array(pd.to_numeric(text, errors="coerce"), dtype=np.float64)
-                present = arr.is_valid().to_numpy(zero_copy_only=False)
-                suspects = present & ~np.isfinite(values)
+                values, suspects = parse_numbers(text, self._decimal.get(name, "."))
         else:  # booleans, dates, lists...: whatever the Scorer says about each value
             values = np.full(n, np.nan)
             suspects = arr.is_valid().to_numpy(zero_copy_only=False)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from creditscore.compiled.base import Values, require
 from creditscore.compiled.probes import category_probes, cleaned_probe_frame
+from creditscore.data.numbers import parse_numbers
 from creditscore.data.schema import InputSchema
 from creditscore.features.derived import RowEvaluator, date_days, evaluate_frame
 from creditscore.features.spelling import canonical_key
@@ -78,6 +79,7 @@ class Cleaner:
         self._dates = [(c, self.position[c]) for c in cleaner.date_inputs_] if self.derived else []
         self.categories = {col: list(fields[col].categories or []) for col in self.categorical}
         self.spellings = {col: dict(cleaner.spellings_[col]) for col in self.categorical}
+        self.decimal = {c: f.decimal for c, f in fields.items() if f.decimal != "."}
         special = cleaner.special_
         self.special_numbers = {
             col: tuple(float(c) for c in special.get(col, ()))
@@ -125,7 +127,7 @@ class Cleaner:
 
     # ------------------------------------------------------------- frames
     def _number(self, frame: Frame, col: str) -> np.ndarray:
-        values = frame.number(col)
+        values = frame.number(col, self.decimal.get(col, "."))
         codes = self.special_numbers.get(col)
         if codes:
             values = np.where(np.isin(values, codes), np.nan, values)
@@ -171,16 +173,18 @@ class Frame:
         self._numbers: dict[str, np.ndarray] = {}
         self._factors: dict[str, tuple[np.ndarray, list[str]]] = {}
 
-    def number(self, column: str) -> np.ndarray:
-        """float64 values, as ``pd.to_numeric(errors="coerce")`` gives them (no special codes)."""
-        if column not in self._numbers:
+    def number(self, column: str, decimal: str = ".") -> np.ndarray:
+        """float64 values, texts read as :func:`creditscore.data.numbers.parse_numbers` reads
+        them (a text that is no number: NaN; no special codes)."""
+        key = column if decimal == "." else f"{column}\x00{decimal}"
+        if key not in self._numbers:
             s = self.frame[column]
             if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub":
                 values = s.to_numpy(dtype=np.float64)
             else:
-                values = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
-            self._numbers[column] = values
-        return self._numbers[column]
+                values = parse_numbers(s, decimal)[0]
+            self._numbers[key] = values
+        return self._numbers[key]
 
     def factorized(self, column: str) -> tuple[np.ndarray, list[str]]:
         """Codes (-1: missing) and the distinct present values as InputCleaner sees them."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.numbers import is_formatted, parse_numbers
 from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
 
@@ -77,11 +78,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if name.endswith(_PARQUET_SUFFIXES):
             df = pd.read_parquet(p)
         elif name.endswith(_CSV_SUFFIXES):
-            df = pd.read_csv(p, sep=_sniff_delimiter(p), low_memory=False)
+            df = pd.read_csv(p, sep=sniff_delimiter(p), low_memory=False)
         elif name.endswith(_TSV_SUFFIXES):
             df = pd.read_csv(p, sep="\t", low_memory=False)
         elif name.endswith(_TXT_SUFFIXES):
-            df = pd.read_csv(p, sep=_sniff_delimiter(p), low_memory=False)
+            df = pd.read_csv(p, sep=sniff_delimiter(p), low_memory=False)
         else:
             raise DataFileError(
                 f"data file '{p}' has an unsupported type; use one of "
@@ -119,7 +120,7 @@ def _kind(name: str) -> str:
 DELIMITERS = (",", ";", "\t", "|")
 
 
-def _sniff_delimiter(path: Path) -> str:
+def sniff_delimiter(path: Path) -> str:
     """CSV files come comma-, semicolon-, tab- or pipe-separated (a European spreadsheet
     saves ``;``): the delimiter that splits the header and the first lines into the same
     number of fields, most fields first; a comma when none does."""
@@ -245,12 +246,8 @@ class TableStream:
                 )
             self.kind = "csv"
             self.parts = [TablePart(p, p.name, p.stat().st_size, None)]
-            if name.endswith(_TSV_SUFFIXES):
-                self.delimiter = "\t"
-            elif name.endswith(_TXT_SUFFIXES):
-                self.delimiter = _sniff_delimiter(p)
-            else:
-                self.delimiter = ","
+            # as read_table reads it: a European spreadsheet's CSV is ';'-separated
+            self.delimiter = "\t" if name.endswith(_TSV_SUFFIXES) else sniff_delimiter(p)
         else:
             raise DataFileError(
                 f"input '{p}' has an unsupported type; use one of "
@@ -578,33 +575,41 @@ def is_numeric_dtype(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
-def to_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Convert text to float64 (blank -> NaN); also return the mask of values that are not
-    numbers."""
+def to_numeric(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """Convert text to float64 (blank -> NaN), reading numbers written for people
+    (``'13.95%'``, ``'$3,174.37'``; with ``decimal=','`` ``'1.234,56'``: see
+    :mod:`creditscore.data.numbers`); also return the mask of values that are not numbers."""
     if is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
         out = pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
         return out, pd.Series(False, index=s.index)
-    text = s.astype("string").str.strip()
-    text = text.mask(text == "", pd.NA)
-    numbers = pd.to_numeric(text, errors="coerce")
-    out = pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
-    bad = text.notna() & out.isna()
-    return out, bad.astype(bool)
+    values, bad = parse_numbers(s, decimal)
+    return (
+        pd.Series(values, index=s.index, name=s.name),
+        pd.Series(bad, index=s.index, name=s.name),
+    )
 
 
-def numeric_looking(s: pd.Series) -> tuple[bool, pd.Series]:
-    """Is a text column mostly numbers? Returns (answer, mask of the values that are not)."""
+def numeric_looking(s: pd.Series, decimal: str = ".") -> tuple[bool, pd.Series]:
+    """Is a text column mostly numbers, with some texts among them or written for people
+    ('13.95%')? Returns (answer, mask of the values that are not numbers). A text column of
+    plain digits (postcodes, codes) is not."""
     if not is_categorical_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
         return False, pd.Series(False, index=s.index)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    _, bad = to_numeric(s)
+    _, bad = to_numeric(s, decimal)
     present = int(s.notna().sum())
     if present == 0:
         return False, bad
     n_bad = int(bad.sum())
     share = (present - n_bad) / present
-    return (n_bad > 0 and share >= NUMERIC_LOOKING_SHARE), bad
+    return (share >= NUMERIC_LOOKING_SHARE and (n_bad > 0 or formatted(s))), bad
+
+
+def formatted(s: pd.Series) -> bool:
+    """Do a text column's values write numbers for people ('13.95%', '$1,200')?"""
+    sample = s.dropna().astype(str).unique()[:200]
+    return any(is_formatted(v) for v in sample)
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -787,7 +792,7 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
             else:
                 categorical.append(col)
         elif col in forced_num:
-            values, bad = to_numeric(s)
+            values, bad = to_numeric(s, spec.decimal(col))
             if codes:
                 special = _special_mask(s, codes)
                 bad = bad & ~special
@@ -808,11 +813,11 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
                 X[col] = to_numeric(s)[0].mask(_special_mask(s, codes))
             numeric.append(col)
         elif is_categorical_dtype(s):
-            looks, bad = numeric_looking(s)
+            looks, bad = numeric_looking(s, spec.decimal(col))
             if codes:
                 bad = bad & ~_special_mask(s, codes)
             if looks and not bad.any():
-                X[col] = to_numeric(s)[0].mask(_special_mask(s, codes))
+                X[col] = to_numeric(s, spec.decimal(col))[0].mask(_special_mask(s, codes))
                 numeric.append(col)
             elif looks:
                 problems.append(_non_numeric(col, s, bad, int(bad.sum()), forced=False))
@@ -848,7 +853,7 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
     assert target_codes is not None
     X = X[[c for c in features if c in usable]]
     for col in extra_numeric:
-        X[col] = to_numeric(df[col])[0]
+        X[col] = to_numeric(df[col], spec.decimal(col))[0]
     for col in date_inputs:
         X[col] = df[col]
     sens_cols = [c for c in config.sensitive if c in present]
@@ -919,7 +924,7 @@ def _check_derived(
                     "years_between)"
                 )
             elif col not in numeric and col not in extra_numeric:
-                _, bad = to_numeric(df[col])
+                _, bad = to_numeric(df[col], config.data.decimal(col))
                 if bad.any():
                     problems.append(
                         f"{where}: " + _non_numeric(col, df[col], bad, int(bad.sum()), forced=False)

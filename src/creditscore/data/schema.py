@@ -28,6 +28,8 @@ class FieldSpec:
     # values that mean "missing" (data.special_codes): accepted, scored as missing, never
     # out of range; for a number its text codes too (e.g. 'n/a')
     special_codes: list[Any] | None = None
+    # numeric: the decimal separator of its numbers written as text ('1.234,56': ",")
+    decimal: str = "."
 
     def is_special(self, value: Any) -> bool:
         """Is ``value`` one of this field's special codes (texts by the spelling rule)?"""
@@ -72,6 +74,7 @@ class InputSchema:
         categorical: list[str],
         dates: list[str] | None = None,
         special_codes: Mapping[str, Sequence[Any]] | None = None,
+        decimal_comma: Sequence[str] = (),
     ) -> InputSchema:
         """The schema of training inputs ``X``. Categories are the canonical spellings (one
         per spelling rule key, as InputCleaner makes them); a number's range and a column's
@@ -96,6 +99,7 @@ class InputSchema:
                         maximum=float(present.max()) if len(present) else None,
                         integer=bool(len(present) and np.all(np.mod(present, 1) == 0)),
                         special_codes=own,
+                        decimal="," if col in decimal_comma else ".",
                     )
                 )
             elif col in categorical:

@@ -33,6 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from creditscore.data.numbers import parse_numbers
 from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = [
@@ -53,7 +54,9 @@ class InputCleaner(TransformerMixin, BaseEstimator):
     the derived features.
 
     Numbers become float64 with the configured special codes (e.g. -999 "not asked") and
-    any text set to missing. Categories become strings; spellings that differ only by case
+    any text set to missing, except numbers written for people ('13.95%', '$1,200', and
+    '1.234,56' in the ``decimal_comma`` columns: :mod:`creditscore.data.numbers`).
+    Categories become strings; spellings that differ only by case
     or spaces ("Rent", "rent ") are mapped to one canonical spelling
     (:func:`canonical_spellings`), so a live application lands in the same category as in
     training. ``derived`` (name -> expression, :mod:`creditscore.features.derived`) adds one
@@ -71,11 +74,13 @@ class InputCleaner(TransformerMixin, BaseEstimator):
         categorical: Sequence[str] = (),
         special_codes: Mapping[str, Sequence[Any]] | None = None,
         derived: Mapping[str, str] | None = None,
+        decimal_comma: Sequence[str] | None = None,
     ) -> None:
         self.numeric = numeric
         self.categorical = categorical
         self.special_codes = special_codes
         self.derived = derived
+        self.decimal_comma = decimal_comma
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> InputCleaner:
         from creditscore.features.derived import parse_derived
@@ -118,6 +123,7 @@ class InputCleaner(TransformerMixin, BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         # bundles pickled before derived features existed
         state.setdefault("derived", None)
+        state.setdefault("decimal_comma", None)
         state.setdefault("derived_", [])
         state.setdefault("derived_names_", [])
         state.setdefault("extra_numeric_", [])
@@ -137,11 +143,12 @@ class InputCleaner(TransformerMixin, BaseEstimator):
         return pd.DataFrame(arr, columns=cols)
 
     def _number(self, frame: pd.DataFrame, col: str) -> np.ndarray:
-        values = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        decimal = "," if col in (self.decimal_comma or ()) else "."
+        values = parse_numbers(frame[col], decimal)[0]
         codes = self.special_.get(col)
         if codes:
-            values = values.mask(values.isin(codes))
-        return values.to_numpy()
+            values = np.where(np.isin(values, codes), np.nan, values)
+        return values
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "spellings_")

@@ -106,6 +106,7 @@ class Inference:
     n_known: int = 0
     target_counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    decimal_comma: list[str] = field(default_factory=list)
     id_column: str | None = None
     date_column: str | None = None
     data_path: str | None = None
@@ -171,7 +172,7 @@ def _input_frame(df: pd.DataFrame, inf: Inference) -> pd.DataFrame:
         s = df[col]
         codes = inf.special_codes.get(col)
         if col in inf.numeric:
-            values, _ = to_numeric(s)
+            values, _ = to_numeric(s, "," if col in inf.decimal_comma else ".")
             if codes:
                 numbers = [float(c) for c in codes.codes if not isinstance(c, str)]
                 values = values.mask(values.isin(numbers))
@@ -265,6 +266,8 @@ def infer_config(
             continue
         if kind.special is not None:
             inf.special_codes[col] = kind.special
+        if kind.kind == "numeric" and kind.decimal == ",":
+            inf.decimal_comma.append(col)
         reason = kind.reason + (spelling_note(s) if kind.kind == "categorical" else "")
         after = after_the_decision(col)
         notes = (

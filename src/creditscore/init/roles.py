@@ -10,11 +10,14 @@ import pandas as pd
 
 from creditscore.data.ingest import (
     _fmt,
+    formatted,
     is_categorical_dtype,
     is_numeric_dtype,
     parse_dates,
+    to_numeric,
 )
 from creditscore.data.names import tokens
+from creditscore.data.numbers import decimal_separator
 from creditscore.data.outcome import label_key
 from creditscore.evaluation.association import column_score, oof_rate, rank_auc
 
@@ -158,12 +161,22 @@ def id_reason(s: pd.Series, name: str, n_rows: int, n_unique: int, n_present: in
             return f"id-like: a row number ({_fmt(values[0])}..{_fmt(values[-1])})"
         if n_rows >= ID_MIN_ROWS or named or np.all(steps > 0) or np.all(steps < 0):
             return "id-like: unique for every row"
-    if textual and unique and n_rows > 1:
+    if textual and unique and n_rows > 1 and not _amounts(s):
         return "id-like: unique for every row"
     if named and n_present and (integer or textual) and n_unique / n_present > ID_UNIQUE_SHARE:
         share = 100.0 * n_unique / n_present
         return f"id-like: named like an id and {share:.0f} % of its values are unique"
     return None
+
+
+def _amounts(s: pd.Series) -> bool:
+    """Is a unique text column amounts, not ids: numbers written for people ('$3,174.37'),
+    or numbers with decimals?"""
+    values, bad = to_numeric(s, decimal_separator(s))
+    if bad.any():
+        return False
+    present = values.dropna().to_numpy()
+    return formatted(s) or bool(len(present) and not np.all(np.mod(present, 1) == 0))
 
 
 def spelling_note(s: pd.Series) -> str:

@@ -30,6 +30,7 @@ from creditscore.data.ingest import (
     to_numeric,
     too_many_levels,
 )
+from creditscore.data.numbers import decimal_separator, is_formatted
 from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = ["SpecialCodes", "TypeDecision", "column_type", "numeric_sentinels"]
@@ -60,6 +61,7 @@ class TypeDecision:
     reason: str
     special: SpecialCodes | None = None
     refused: str | None = None
+    decimal: str = "."  # a numeric column written as text: its decimal separator
 
 
 def _sentinel_like(x: float) -> bool:
@@ -123,6 +125,16 @@ def _sentinel_codes(values: np.ndarray) -> SpecialCodes | None:
     )
 
 
+def _written(text: pd.Series, decimal: str) -> str:
+    """`` (written as '13.95%', '$3,174.37'; decimal comma)`` for numbers written for
+    people, else ``""``."""
+    examples = [v for v in text.dropna().astype(str).unique()[:200] if is_formatted(v)][:2]
+    if not examples:
+        return ""
+    comma = "; decimal comma: data.decimal_comma" if decimal == "," else ""
+    return f" (written as {', '.join(repr(v.strip()) for v in examples)}{comma})"
+
+
 def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
     """The type ``init`` writes for a column that may be an input (see module docstring)."""
     n_rows = len(s)
@@ -145,7 +157,8 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
     if not is_categorical_dtype(s):
         return TypeDecision(None, f"type {s.dtype} that no model can use", refused="unusable")
     text = s.astype(object) if isinstance(s.dtype, pd.CategoricalDtype) else s
-    numbers, bad = to_numeric(text)
+    decimal = decimal_separator(text)
+    numbers, bad = to_numeric(text, decimal)
     n_bad = int(bad.sum())
     n_numbers = int(numbers.notna().sum())
     present = text[text.notna()]
@@ -166,9 +179,10 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
             share = 100.0 * n_bad / max(n_present, 1)
             return TypeDecision(
                 "numeric",
-                f"numeric, but {n_bad} values ({share:.1f} %) are text: {shown} -> special "
-                f"codes (missing){missing}",
+                f"numeric{_written(text, decimal)}, but {n_bad} values ({share:.1f} %) are "
+                f"text: {shown} -> special codes (missing){missing}",
                 special,
+                decimal=decimal,
             )
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         return TypeDecision(
@@ -179,7 +193,10 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
         )
     if n_present and not n_bad and n_numbers == n_present:  # numbers stored as text
         return TypeDecision(
-            "numeric", f"numeric (written as text), {numbers.nunique():,} values{missing}"
+            "numeric",
+            f"numeric{_written(text, decimal) or ' (written as text)'}, "
+            f"{numbers.nunique():,} values{missing}",
+            decimal=decimal,
         )
     levels = {canonical_key(str(v)) for v in pd.unique(present)}
     if too_many_levels(len(levels), n_present, max_categories):

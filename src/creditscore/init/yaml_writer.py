@@ -185,6 +185,9 @@ def _data(inf: Inference) -> list[str]:
         out.append(
             _line("  special_codes: {}", "per column, values meaning 'missing': {col: [-999]}")
         )
+    if inf.decimal_comma:
+        out.append(_line("  decimal_comma:", "numbers written with a decimal comma: '1.234,56'"))
+        out += [f"    - {_y(c)}" for c in inf.decimal_comma]
     out.append(
         _line(
             "  max_categories: 200",

@@ -38,6 +38,7 @@ class Context:
     # features.derived (name -> expression): their names are among ``numeric``; the
     # InputCleaner computes them from the raw inputs
     derived: Mapping[str, str] = field(default_factory=dict)
+    decimal_comma: Sequence[str] = ()
 
     @property
     def input_numeric(self) -> list[str]:
@@ -50,6 +51,7 @@ class Context:
             list(self.categorical),
             dict(self.special_codes),
             dict(self.derived) or None,
+            list(self.decimal_comma) or None,
         )
 
     def constraints(self) -> list[int]:

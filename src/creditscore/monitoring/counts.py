@@ -14,12 +14,14 @@ out frozen snapshots (:class:`ScoreCounts`, :class:`NumericCounts`,
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from creditscore.data.numbers import parse_numbers
 from creditscore.data.profile import DECISIONS
 from creditscore.features.spelling import canonical_key
 from creditscore.monitoring.reference import FeatureReference, Reference
@@ -115,18 +117,15 @@ def _grow(a: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([a, extra])
 
 
-def as_float(values: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers as float64 (missing: NaN) and the mask of values that are not numbers."""
+def as_float(values: pd.Series | None, n: int, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
+    """Numbers as float64 (missing: NaN) and the mask of values that are not numbers; texts
+    read as training read them ('13.95%', '$1,200'; ``decimal`` ',' for '1.234,56')."""
     if values is None:
         return np.full(n, np.nan), np.zeros(n, dtype=bool)
     dtype = values.dtype
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         return values.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(n, dtype=bool)
-    numbers = pd.to_numeric(values, errors="coerce")
-    out = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    text = values.astype("string").str.strip()
-    invalid = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False) & np.isnan(out)
-    return out, invalid
+    return parse_numbers(values, decimal)
 
 
 def level_text(value: Any) -> str:
@@ -149,8 +148,9 @@ def as_levels(values: pd.Series | None, n: int) -> np.ndarray:
 
 
 class _NumericCounter:
-    def __init__(self, ref: FeatureReference) -> None:
+    def __init__(self, ref: FeatureReference, decimal: str = ".") -> None:
         self.ref = ref
+        self.decimal = decimal
         self.nb = len(ref.psi_edges) + 1
         self.nh = len(ref.hist_edges) + 1
         self.psi = np.zeros((0, self.nb + 1), dtype=np.int64)
@@ -163,7 +163,7 @@ class _NumericCounter:
         self.hist_sum, self.scalars = _grow(self.hist_sum, k), _grow(self.scalars, k)
 
     def add(self, codes: np.ndarray, k: int, values: pd.Series | None) -> None:
-        v, invalid = as_float(values, len(codes))
+        v, invalid = as_float(values, len(codes), self.decimal)
         present = ~np.isnan(v)
         pv, pc = v[present], codes[present]
         hb = np.searchsorted(self.ref.hist_edges, pv, side="right")
@@ -364,14 +364,20 @@ class _ScoreCounter:
 class Accumulator:
     """Adds chunks up into counts per cohort, in the order cohorts first appear."""
 
-    def __init__(self, reference: Reference, policy: Any) -> None:
+    def __init__(
+        self, reference: Reference, policy: Any, decimals: Mapping[str, str] | None = None
+    ) -> None:
         self.reference = reference
         self.policy = policy
         self.labels: list[str] = []
         self._index: dict[str, int] = {}
         self.score = _ScoreCounter(reference)
         self.features: dict[str, _NumericCounter | _CategoricalCounter] = {
-            f.name: (_NumericCounter(f) if f.kind == "numeric" else _CategoricalCounter(f))
+            f.name: (
+                _NumericCounter(f, (decimals or {}).get(f.name, "."))
+                if f.kind == "numeric"
+                else _CategoricalCounter(f)
+            )
             for f in reference.features
         }
         self.rows = 0

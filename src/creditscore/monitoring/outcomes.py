@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.ingest import sniff_delimiter
 from creditscore.data.outcome import Outcome
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import level_text
@@ -58,7 +59,7 @@ def _read(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFr
             return
         import pyarrow.csv as pacsv
 
-        delimiter = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else ","
+        delimiter = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else sniff_delimiter(path)
         reader = pacsv.open_csv(
             path,
             parse_options=pacsv.ParseOptions(delimiter=delimiter),

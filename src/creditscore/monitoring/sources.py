@@ -41,6 +41,7 @@ from creditscore.data.ingest import (
     _PARQUET_SUFFIXES,
     _TSV_SUFFIXES,
     parse_dates,
+    sniff_delimiter,
 )
 from creditscore.data.outcome import Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
@@ -170,7 +171,7 @@ class Source:
         for spec in self.bundle.schema.fields:
             col = frame[spec.name] if spec.name in frame.columns else None
             if spec.kind == "numeric":
-                v = as_float(col, len(frame))[0]
+                v = as_float(col, len(frame), spec.decimal)[0]
                 inputs[spec.name] = np.where(np.isinf(v), np.nan, v)
             else:
                 inputs[spec.name] = as_levels(col, len(frame))
@@ -272,7 +273,8 @@ class FileSource(Source):
                 # until the file is closed, so memory would grow with the file
                 self._pq = pq.ParquetFile(self.path, pre_buffer=False)
                 return list(self._pq.schema_arrow.names)
-            delimiter = "\t" if self.path.name.lower().endswith(_TSV_SUFFIXES) else ","
+            tsv = self.path.name.lower().endswith(_TSV_SUFFIXES)
+            delimiter = "\t" if tsv else sniff_delimiter(self.path)
             self._delimiter = delimiter
             with pa.input_stream(str(self.path)) as raw, io.TextIOWrapper(raw, "utf-8") as fh:
                 header = next(csv.reader([fh.readline()], delimiter=delimiter))

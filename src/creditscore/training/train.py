@@ -349,6 +349,7 @@ def context_for(config: ProjectConfig, ds: Dataset) -> Context:
         dict(config.data.monotone),
         config.budget.seed,
         derived=dict(ds.derived),
+        decimal_comma=list(config.data.decimal_comma),
     )
 
 
@@ -567,6 +568,7 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             ds.categorical,
             ds.date_inputs,
             special_codes=config.data.special_codes,
+            decimal_comma=config.data.decimal_comma,
         ),
         policy=policy,
         profile=_profile(d, shipped.fit_rows, p_ref, _first_cleaner(cal.model), reference),
