@@ -14,8 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from creditscore.data.outcome import Outcome
 from creditscore.exceptions import ConfigError
+from creditscore.outcome import Outcome
 
 Scalar = str | int | float | bool
 

@@ -41,6 +41,15 @@ def fmt(value: Any, digits: int = 4, *, missing: str = MISSING) -> str:
     return str(value)
 
 
+def value_text(value: Any) -> str:
+    """A value as a user would recognise it in the file: texts quoted, 2.0 as 2."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def pct(value: Any, digits: int = 1, *, missing: str = MISSING) -> str:
     """A share as a percentage: ``0.1234`` -> ``12.3 %``."""
     if value is None:

@@ -25,10 +25,10 @@ import pandas as pd
 
 from creditscore.bundle import ModelBundle
 from creditscore.compiled import CompiledModel, NotCompilableError
-from creditscore.data.numbers import parse_number
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.derived import date_day
+from creditscore.features.numbers import parse_number
 from creditscore.features.spelling import canonical_key
 from creditscore.policy import DECISIONS
 from creditscore.reasons import Explainer, ReasonCode

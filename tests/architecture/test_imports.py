@@ -24,6 +24,7 @@ PART_OF = {
     "__init__": "base",
     "exceptions": "base",
     "formatting": "base",
+    "outcome": "base",
     "settings": "base",
     "datasets": "base",
     "config": "config",

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditscore.data.numbers import decimal_separator, is_formatted, parse_number, parse_numbers
+from creditscore.features.numbers import (
+    decimal_separator,
+    is_formatted,
+    parse_number,
+    parse_numbers,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, MISSING, Outcome, label_key
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness.metrics import _outcomes
 from creditscore.monitoring.sources import outcome_codes
+from creditscore.outcome import BAD, GOOD, INDETERMINATE, MISSING, Outcome, label_key
 
 STATUS = pd.Series(
     ["Charged Off", "Fully Paid", "Current", None, " charged off", "Late", "Fully Paid"]

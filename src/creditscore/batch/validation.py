@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from creditscore.data.ingest import CSV_NA_VALUES
-from creditscore.data.numbers import parse_numbers
 from creditscore.data.schema import FieldSpec
 from creditscore.exceptions import ScoringInputError
+from creditscore.features.numbers import parse_numbers
 from creditscore.features.spelling import canonical_key
 from creditscore.scorer import Scorer
 

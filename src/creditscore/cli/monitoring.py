@@ -327,7 +327,7 @@ def outcomes(
     target_col = target or meta.get("target")
     if not target_col:
         raise ConfigError("name the outcome column with --target (no model to take it from)")
-    from creditscore.data.outcome import Outcome
+    from creditscore.outcome import Outcome
 
     loaded = load_outcomes(
         _database(database),

@@ -19,9 +19,9 @@ import pandas as pd
 
 from creditscore.compiled.base import Values, require
 from creditscore.compiled.probes import category_probes, cleaned_probe_frame
-from creditscore.data.numbers import parse_numbers
 from creditscore.data.schema import InputSchema
 from creditscore.features.derived import RowEvaluator, date_days, evaluate_frame
+from creditscore.features.numbers import parse_numbers
 from creditscore.features.spelling import canonical_key
 
 if TYPE_CHECKING:  # compiling reads these; a compiled model needs none of them
@@ -174,7 +174,7 @@ class Frame:
         self._factors: dict[str, tuple[np.ndarray, list[str]]] = {}
 
     def number(self, column: str, decimal: str = ".") -> np.ndarray:
-        """float64 values, texts read as :func:`creditscore.data.numbers.parse_numbers` reads
+        """float64 values, texts read as :func:`creditscore.features.numbers.parse_numbers` reads
         them (a text that is no number: NaN; no special codes)."""
         key = column if decimal == "." else f"{column}\x00{decimal}"
         if key not in self._numbers:

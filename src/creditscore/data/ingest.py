@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from creditscore.data.numbers import is_formatted, parse_numbers
-from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
+from creditscore.features.numbers import is_formatted, parse_numbers
+from creditscore.formatting import value_text
+from creditscore.outcome import BAD, GOOD, INDETERMINATE, Outcome, label_key
 
 if TYPE_CHECKING:  # the batch engine reads tables with no project configuration loaded
     from creditscore.config import ProjectConfig, Scalar
@@ -533,13 +534,7 @@ def load(config: ProjectConfig) -> Dataset:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _fmt(value: Any) -> str:
-    """A value as a user would recognise it in the file."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
+_fmt = value_text  # a value as a user would recognise it in the file
 
 
 def _row(pos: int | np.integer) -> str:
@@ -578,7 +573,7 @@ def is_numeric_dtype(s: pd.Series) -> bool:
 def to_numeric(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     """Convert text to float64 (blank -> NaN), reading numbers written for people
     (``'13.95%'``, ``'$3,174.37'``; with ``decimal=','`` ``'1.234,56'``: see
-    :mod:`creditscore.data.numbers`); also return the mask of values that are not numbers."""
+    :mod:`creditscore.features.numbers`); also return the mask of values that are not numbers."""
     if is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
         out = pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
         return out, pd.Series(False, index=s.index)

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from creditscore.data.outcome import Outcome
 from creditscore.evaluation.importance import REPEATS, feature_importance, importance_rows_of
 from creditscore.evaluation.metrics import bootstrap_auc_interval
 from creditscore.evaluation.plots import PLOT_NAMES, importance_png
 from creditscore.exceptions import BundleError
 from creditscore.formatting import jsonable
+from creditscore.outcome import Outcome
 
 if TYPE_CHECKING:
     from creditscore.training.assess import Assessment

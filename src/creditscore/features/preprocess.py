@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from creditscore.data.numbers import parse_numbers
+from creditscore.features.numbers import parse_numbers
 from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = [
@@ -55,7 +55,7 @@ class InputCleaner(TransformerMixin, BaseEstimator):
 
     Numbers become float64 with the configured special codes (e.g. -999 "not asked") and
     any text set to missing, except numbers written for people ('13.95%', '$1,200', and
-    '1.234,56' in the ``decimal_comma`` columns: :mod:`creditscore.data.numbers`).
+    '1.234,56' in the ``decimal_comma`` columns: :mod:`creditscore.features.numbers`).
     Categories become strings; spellings that differ only by case
     or spaces ("Rent", "rent ") are mapped to one canonical spelling
     (:func:`canonical_spellings`), so a live application lands in the same category as in

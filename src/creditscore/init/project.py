@@ -25,7 +25,6 @@ import yaml
 
 from creditscore.config import ProjectConfig, Scalar
 from creditscore.data.ingest import _fmt, is_categorical_dtype, read_table, to_numeric, validate
-from creditscore.data.outcome import Outcome
 from creditscore.exceptions import ConfigError, DataError
 from creditscore.explain.counterfactual import immutable_reason
 from creditscore.explain.fairness.groups import (
@@ -51,6 +50,7 @@ from creditscore.init.roles import (
 )
 from creditscore.init.target import resolve_target
 from creditscore.init.types import SpecialCodes, column_type
+from creditscore.outcome import Outcome
 
 __all__ = ["ColumnDecision", "Inference", "infer_config", "init_project"]
 

@@ -17,9 +17,9 @@ from creditscore.data.ingest import (
     to_numeric,
 )
 from creditscore.data.names import tokens
-from creditscore.data.numbers import decimal_separator
-from creditscore.data.outcome import label_key
 from creditscore.evaluation.association import column_score, oof_rate, rank_auc
+from creditscore.features.numbers import decimal_separator
+from creditscore.outcome import label_key
 
 __all__ = [
     "after_the_decision",

@@ -21,8 +21,8 @@ import pandas as pd
 from creditscore.config import Scalar
 from creditscore.data.ingest import _fmt, delimiter_hint
 from creditscore.data.names import tokens
-from creditscore.data.outcome import BAD, GOOD, INDETERMINATE, MISSING, label_key, matching_key
 from creditscore.exceptions import ConfigError
+from creditscore.outcome import BAD, GOOD, INDETERMINATE, MISSING, label_key, matching_key
 
 __all__ = ["BAD_LABELS", "TargetChoice", "resolve_target"]
 

@@ -30,7 +30,7 @@ from creditscore.data.ingest import (
     to_numeric,
     too_many_levels,
 )
-from creditscore.data.numbers import decimal_separator, is_formatted
+from creditscore.features.numbers import decimal_separator, is_formatted
 from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = ["SpecialCodes", "TypeDecision", "column_type", "numeric_sentinels"]

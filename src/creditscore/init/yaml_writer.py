@@ -22,8 +22,8 @@ from creditscore.config import (
     SplitConfig,
 )
 from creditscore.data.ingest import _fmt
-from creditscore.data.outcome import Outcome
 from creditscore.init.project import Inference
+from creditscore.outcome import Outcome
 
 __all__ = ["render_yaml"]
 

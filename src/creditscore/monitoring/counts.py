@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditscore.data.numbers import parse_numbers
 from creditscore.data.profile import DECISIONS
+from creditscore.features.numbers import parse_numbers
 from creditscore.features.spelling import canonical_key
 from creditscore.monitoring.reference import FeatureReference, Reference
 

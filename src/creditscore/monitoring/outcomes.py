@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from creditscore.data.ingest import sniff_delimiter
-from creditscore.data.outcome import Outcome
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import level_text
 from creditscore.monitoring.sources import outcome_codes
+from creditscore.outcome import Outcome
 
 #: ids per IN (...) lookup (well under SQLite's and PostgreSQL's parameter limits)
 LOOKUP = 900

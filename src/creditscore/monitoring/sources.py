@@ -43,10 +43,10 @@ from creditscore.data.ingest import (
     parse_dates,
     sniff_delimiter,
 )
-from creditscore.data.outcome import Outcome, label_key
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 from creditscore.monitoring.request_errors import ErrorChunk
+from creditscore.outcome import Outcome, label_key
 
 PERIODS = ("month", "week")
 ALL = "all"

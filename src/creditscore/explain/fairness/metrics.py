@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditscore.data.outcome import BAD, INDETERMINATE, MISSING, Outcome
 from creditscore.evaluation.metrics import auc, weighted_auc
 from creditscore.exceptions import DataError
 from creditscore.explain.fairness.groups import (
@@ -44,6 +43,7 @@ from creditscore.explain.fairness.groups import (
     read_groups,
 )
 from creditscore.formatting import jsonable
+from creditscore.outcome import BAD, INDETERMINATE, MISSING, Outcome
 
 __all__ = [
     "AttributeReport",

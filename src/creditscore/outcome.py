@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from creditscore.formatting import value_text
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -68,14 +70,6 @@ def matching_key(value: Any, keys: Iterable[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _as_tuple(values: Any) -> tuple[Any, ...]:
     if values is None:
         return ()
@@ -110,11 +104,11 @@ class Outcome:
     @property
     def bad_text(self) -> str:
         """The bad values as a reader would write them: ``'bad'`` or ``'a' or 'b'``."""
-        return " or ".join(_shown(v) for v in self.bad)
+        return " or ".join(value_text(v) for v in self.bad)
 
     @property
     def good_text(self) -> str:
-        return " or ".join(_shown(v) for v in self.good) if self.good else "any other value"
+        return " or ".join(value_text(v) for v in self.good) if self.good else "any other value"
 
     def codes(self, values: pd.Series) -> np.ndarray:
         """Per value: :data:`BAD`, :data:`GOOD`, :data:`MISSING` or :data:`INDETERMINATE`
