@@ -550,3 +550,32 @@ def test_a_name_that_suggests_a_value_after_the_decision_is_flagged_not_dropped(
         ("collection_recovery_fee", "recovery"),
     ):
         assert after_the_decision(name) == word
+
+
+# ---------------------------------------------------------------------------- guessed target
+def test_the_target_is_found_by_its_name_when_not_given() -> None:
+    rng = np.random.default_rng(2)
+    n = 60
+    base = {"income": rng.normal(size=n), "student": rng.choice(["yes", "no"], n)}
+    for name, values in (
+        ("default", rng.choice(["Yes", "No"], n)),
+        ("loan_status", rng.choice(["Charged Off", "Fully Paid"], n)),
+        ("Class", rng.choice(["bad", "good"], n)),
+        ("y", rng.choice([0, 1], n)),
+    ):
+        inf = infer_config(pd.DataFrame({**base, name: values}), None)
+        assert inf.target == name
+        assert inf.notes[0].startswith(f"target: {name!r}, the only column named like")
+    # a weaker name counts when it is the only two-valued one
+    inf = infer_config(pd.DataFrame({**base, "approved": rng.choice([0, 1], n)}), None)
+    assert inf.target == "approved"
+    assert inf.positive == 0  # 'approved' names the good outcome
+    # 'delinq_2y' is a count, not the target; two weak candidates are a question
+    with pytest.raises(ConfigError, match=r"name it with --target \(likely: 'approve', 'reject'\)"):
+        infer_config(
+            pd.DataFrame({**base, "delinq_2y": rng.poisson(1, n), "approve": rng.choice([0, 1], n),
+                          "reject": rng.choice([0, 1], n)}),
+            None,
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="which column holds the outcome"):
+        infer_config(pd.DataFrame(base), None)

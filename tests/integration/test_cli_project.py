@@ -44,6 +44,19 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return here
 
 
+def test_init_takes_the_file_as_an_argument_and_finds_the_target(folder: Path) -> None:
+    out = run("init", "mortgage.csv", "-o", "guessed.yaml", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    said = " ".join(out.stdout.split())
+    assert "Note: target: 'default', the only column named like an outcome" in said
+    assert "target: default" in (folder / "guessed.yaml").read_text()
+    out = run("init", "-o", "none.yaml", cwd=folder)
+    assert out.returncode != 0
+    assert "give the file of past applications" in " ".join(out.stderr.split())
+    out = run("init", "mortgage.csv", "--data", "other.csv", "-o", "x.yaml", cwd=folder)
+    assert "two data files given" in " ".join(out.stderr.split())
+
+
 def test_init_table_fits_80_columns_and_names_what_it_found(folder: Path) -> None:
     out = run("init", "--data", "mortgage.csv", "--target", "default", "--force", cwd=folder)
     assert out.returncode == 0, out.stderr

@@ -13,12 +13,28 @@ from creditscore.cli.app import app, console
 
 @app.command()
 def init(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV, TSV or Parquet file of past applications (or give it with --data)",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
     data: Annotated[
-        Path, typer.Option("--data", "-d", help="CSV or Parquet file of past applications")
-    ],
+        Path | None,
+        typer.Option("--data", "-d", help="the same file, as an option", show_default=False),
+    ] = None,
     target: Annotated[
-        str, typer.Option("--target", "-t", help="column holding the good/bad outcome")
-    ],
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="column holding the good/bad outcome (default: the one column named like "
+            "an outcome, such as default, bad, status or target)",
+            show_default=False,
+        ),
+    ] = None,
     positive: Annotated[
         list[str] | None,
         typer.Option(
@@ -51,7 +67,8 @@ def init(
     family status, religion, national origin, public assistance, disability; named in
     English, German, French or Spanish, as one 0/1 column per group, as a date of birth, or
     found by their values) are sensitive: never inputs, reasons or counterfactual levers.
-    Every input gets its type; text codes in numbers ('n/a') and sentinels (-999) are
+    Every input gets its type (numbers written for people, such as '13.95%', '$1,200' or
+    '1.234,56', are numbers); text codes in numbers ('n/a') and sentinels (-999) are
     proposed as special codes; inputs that predict a protected attribute are flagged as
     possible proxies; inputs are proposed as actionable or immutable for counterfactuals.
     CSV delimiters (, ; tab |) are detected.
@@ -62,7 +79,17 @@ def init(
     ("Current") are indeterminate: left out of training.
     """
     from creditscore.cli.common import plain, print_path
+    from creditscore.exceptions import ConfigError
     from creditscore.init import init_project
+
+    if file is not None and data is not None and file != data:
+        raise ConfigError(f"two data files given ({file} and --data {data}): give one")
+    data = file or data
+    if data is None:
+        raise ConfigError(
+            "give the file of past applications: creditscore init applications.csv "
+            "[--target COLUMN]"
+        )
 
     with console.status(f"Reading {plain(data.name)} and looking at every column ..."):
         inference = init_project(

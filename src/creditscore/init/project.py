@@ -48,7 +48,7 @@ from creditscore.init.roles import (
     leakage_reason,
     spelling_note,
 )
-from creditscore.init.target import resolve_target
+from creditscore.init.target import guess_target, resolve_target
 from creditscore.init.types import SpecialCodes, column_type
 from creditscore.outcome import Outcome
 
@@ -184,7 +184,7 @@ def _input_frame(df: pd.DataFrame, inf: Inference) -> pd.DataFrame:
 
 def infer_config(
     df: pd.DataFrame,
-    target: str,
+    target: str | None,
     positive: Scalar | Sequence[Scalar] | None = None,
     negative: Sequence[Scalar] | None = None,
     *,
@@ -197,7 +197,12 @@ def infer_config(
     """Decide a role for every column of ``df``; see the module docstring."""
     if any(not isinstance(c, str) for c in df.columns):
         df = df.rename(columns=str)
+    guessed = None
+    if target is None:
+        target, guessed = guess_target(df)
     choice = resolve_target(df, target, positive, negative)
+    if guessed:
+        choice.notes.insert(0, guessed)
     y = choice.y
     n_rows = len(df)
     decisions: dict[str, ColumnDecision] = {}
@@ -421,7 +426,7 @@ def _path_for_yaml(data: Path, output: Path) -> str:
 
 def init_project(
     data: Path,
-    target: str,
+    target: str | None,
     positive: Scalar | Sequence[Scalar] | None,
     output: Path,
     *,

@@ -24,7 +24,7 @@ from creditscore.data.names import tokens
 from creditscore.exceptions import ConfigError
 from creditscore.outcome import BAD, GOOD, INDETERMINATE, MISSING, label_key, matching_key
 
-__all__ = ["BAD_LABELS", "TargetChoice", "resolve_target"]
+__all__ = ["BAD_LABELS", "TargetChoice", "guess_target", "resolve_target"]
 
 BAD_LABELS = frozenset(
     {
@@ -259,3 +259,43 @@ def _key_of(value: Scalar, keys: list[str], target: str, option: str, shown: str
             f"{option} {_fmt(value)} is not a value of target {target!r}; its values are {shown}"
         )
     return found
+
+
+#: Words that name an outcome column (``default``, ``bad_flag``, ``Class``), and names run
+#: together; weaker words (``status``, ``approved``) count only when nothing stronger does.
+_TARGET_WORDS = frozenset(
+    {"target", "default", "defaulted", "defaults", "bad", "label", "class", "outcome",
+     "creditability", "delinquent", "delinquency", "chargeoff", "writeoff", "npl", "dpd90"}
+)  # fmt: skip
+_TARGET_JOINED = frozenset({"y", "loanstatus", "goodbad", "badgood", "isbad", "isdefault"})
+_WEAK_TARGET_WORDS = frozenset(
+    {"status", "approve", "approved", "approval", "deny", "denied", "reject", "rejected",
+     "good", "performance", "response", "result", "flag", "charged"}
+)  # fmt: skip
+
+
+def guess_target(df: pd.DataFrame) -> tuple[str, str]:
+    """(the outcome column, a note saying how it was found) when ``--target`` is not given:
+    the one column named like an outcome (``default``, ``loan_status``, ``bad_flag``), or,
+    when none is, the one two-valued column with a weaker name (``status``,
+    ``approved``). Anything less clear is an error listing the candidates."""
+    columns = [str(c) for c in df.columns]
+    strong = [
+        c for c in columns
+        if set(tokens(c)) & _TARGET_WORDS or "".join(tokens(c)) in _TARGET_JOINED
+    ]  # fmt: skip
+    weak = [c for c in columns if c not in strong and set(tokens(c)) & _WEAK_TARGET_WORDS]
+    weak_two = [c for c in weak if df[c].nunique(dropna=True) == 2]
+    if len(strong) == 1:
+        chosen, how = strong[0], "the only column named like an outcome"
+    elif not strong and len(weak_two) == 1:
+        chosen, how = weak_two[0], "the only two-valued column named like an outcome"
+    else:
+        listed = strong or weak_two or weak
+        hint = f" (likely: {', '.join(map(repr, listed[:8]))})" if listed else ""
+        raise ConfigError(
+            f"which column holds the outcome? name it with --target{hint}; the columns are: "
+            + ", ".join(map(repr, columns[:30]))
+            + (f", ... ({len(columns)} in all)" if len(columns) > 30 else "")
+        )
+    return chosen, f"target: {chosen!r}, {how}; pass --target to choose another"
