@@ -6,8 +6,8 @@ lists the values, that mark a bad; ``data.negative`` lists those that mark a goo
 two values ``data.negative`` may be left out: the other value is the good. A row whose
 value is in neither list is *indeterminate*: its outcome is not known yet, or is
 deliberately not called (accounts too young, or only briefly late, as credit-risk practice
-leaves them out). Training leaves such rows out and says how many; monitoring counts them
-as outcomes not known yet.
+leaves them out). A row with an empty target has no outcome recorded. Training leaves both
+out and says how many; monitoring counts them as outcomes not known yet.
 
 Values are compared by :func:`label_key`, so ``1``, ``1.0`` and ``'1'`` agree, surrounding
 spaces do not matter, and YAML's ``yes`` (read as ``True``) matches a text ``'yes'``.
@@ -26,10 +26,21 @@ from creditscore.formatting import value_text
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BAD", "GOOD", "INDETERMINATE", "MISSING", "Outcome", "label_key", "matching_key"]
+__all__ = [
+    "BAD",
+    "GOOD",
+    "INDETERMINATE",
+    "MISSING",
+    "NO_OUTCOME",
+    "Outcome",
+    "label_key",
+    "matching_key",
+]
 
 #: Codes of :meth:`Outcome.codes`.
 BAD, GOOD, MISSING, INDETERMINATE = 1, 0, -1, -2
+#: How rows with an empty target are named where rows left out of training are listed.
+NO_OUTCOME = "(no outcome)"
 
 _TRUE_WORDS = {"true", "yes", "y", "1", "t", "on"}
 _FALSE_WORDS = {"false", "no", "n", "0", "f", "off"}

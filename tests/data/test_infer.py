@@ -562,6 +562,8 @@ def test_the_target_is_found_by_its_name_when_not_given() -> None:
         ("loan_status", rng.choice(["Charged Off", "Fully Paid"], n)),
         ("Class", rng.choice(["bad", "good"], n)),
         ("y", rng.choice([0, 1], n)),
+        ("Ausfall", rng.choice([True, False], n)),
+        ("impago", rng.choice(["si", "no"], n)),
     ):
         inf = infer_config(pd.DataFrame({**base, name: values}), None)
         assert inf.target == name
@@ -579,3 +581,17 @@ def test_the_target_is_found_by_its_name_when_not_given() -> None:
         )  # fmt: skip
     with pytest.raises(ConfigError, match="which column holds the outcome"):
         infer_config(pd.DataFrame(base), None)
+
+
+def test_rows_without_an_outcome_are_noted_and_left_out(tmp_path: Path) -> None:
+    df = _binary(["good", "bad"], n=60)
+    df["y"] = df["y"].astype(object)
+    df.loc[[3, 9], "y"] = None
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    inf = init_project(path, "y", None, tmp_path / "c.yaml")
+    assert inf.n_known == 58
+    assert [n for n in inf.notes if "2 rows have no outcome" in n]
+    ds = validate(df, ProjectConfig.from_yaml(tmp_path / "c.yaml"))
+    assert ds.n_rows == 58
+    assert ds.indeterminate == {"(no outcome)": 2}

@@ -30,7 +30,7 @@ import pandas as pd
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.features.numbers import is_formatted, parse_numbers
 from creditscore.formatting import value_text
-from creditscore.outcome import BAD, GOOD, INDETERMINATE, Outcome, label_key
+from creditscore.outcome import BAD, GOOD, MISSING, NO_OUTCOME, Outcome, label_key
 
 if TYPE_CHECKING:  # the batch engine reads tables with no project configuration loaded
     from creditscore.config import ProjectConfig, Scalar
@@ -853,12 +853,15 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
         X[col] = df[col]
     sens_cols = [c for c in config.sensitive if c in present]
     sensitive = df[sens_cols].copy()
-    called = target_codes != INDETERMINATE
+    called = target_codes >= 0
     indeterminate: dict[str, int] = {}
-    if not called.all():  # rows whose outcome is neither bad nor good: not trained on
+    if not called.all():  # rows without a bad or good outcome: not trained on
         indeterminate = {
             str(k): int(n) for k, n in df.loc[~called, spec.target].value_counts().items()
         }
+        n_missing = int((target_codes == MISSING).sum())
+        if n_missing:
+            indeterminate[NO_OUTCOME] = n_missing
         X, sensitive = (f.loc[called].reset_index(drop=True) for f in (X, sensitive))
         ids, dates = (
             None if v is None else v.loc[called].reset_index(drop=True) for v in (ids, dates)
@@ -1083,16 +1086,8 @@ def delimiter_hint(columns: Sequence[str]) -> str:
 def _check_target(
     target: pd.Series, name: str, outcome: Outcome, min_bads: int, problems: list[str]
 ) -> np.ndarray | None:
-    """The target's codes (:data:`BAD`, :data:`GOOD`, :data:`INDETERMINATE`), or None with
-    the problems added."""
-    missing = target.isna().to_numpy()
-    n_missing = int(missing.sum())
-    if n_missing:
-        pos = int(np.flatnonzero(missing)[0])
-        problems.append(
-            f"target {name!r} has {n_missing} missing values (e.g. {_row(pos)}); "
-            "drop those rows or fill in the outcome"
-        )
+    """The target's codes (:data:`BAD`, :data:`GOOD`, :data:`INDETERMINATE`, :data:`MISSING`
+    where no outcome is recorded), or None with the problems added."""
     counts = _value_counts(target)
     keys = list(dict.fromkeys(label_key(v) for v, _ in counts))
     shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in counts[:10])
@@ -1143,7 +1138,7 @@ def _check_target(
             f"only {n_bads} bads (target {name!r} == {outcome.bad_text}) in "
             f"{n_bads + n_goods} rows; at least data.min_bads = {min_bads} are needed to train"
         )
-    return None if n_missing else codes
+    return codes
 
 
 def _first(values: pd.Series, value: Any) -> int:

@@ -238,6 +238,11 @@ def resolve_target(
             + ", ".join(_fmt(by_key[k][0]) for k in left_out)
             + "): train leaves them out"
         )
+    n_empty = int((y == MISSING).sum())
+    if n_empty:
+        choice.notes.append(
+            f"{n_empty:,} rows have no outcome (an empty {target!r}): train leaves them out"
+        )
     rate = choice.n_bads / max(1, choice.n_known)
     if rate > 0.5:
         flip = (
@@ -265,7 +270,10 @@ def _key_of(value: Scalar, keys: list[str], target: str, option: str, shown: str
 #: together; weaker words (``status``, ``approved``) count only when nothing stronger does.
 _TARGET_WORDS = frozenset(
     {"target", "default", "defaulted", "defaults", "bad", "label", "class", "outcome",
-     "creditability", "delinquent", "delinquency", "chargeoff", "writeoff", "npl", "dpd90"}
+     "creditability", "delinquent", "delinquency", "chargeoff", "writeoff", "npl", "dpd90",
+     # German, French, Spanish, as the protected-attribute names are read
+     "ausfall", "ausgefallen", "zahlungsausfall", "kreditausfall", "defaut", "defaillance",
+     "impaye", "impayes", "impago", "moroso", "morosidad", "incumplimiento"}
 )  # fmt: skip
 _TARGET_JOINED = frozenset({"y", "loanstatus", "goodbad", "badgood", "isbad", "isdefault"})
 _WEAK_TARGET_WORDS = frozenset(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from creditscore.evaluation.card import CONTEXT_FILE, TOP_FEATURES, card_context
 from creditscore.evaluation.plots import PLOT_NAMES
 from creditscore.formatting import fmt, pct
+from creditscore.outcome import NO_OUTCOME
 from creditscore.reporting import html, markdown
 from creditscore.reporting.document import (
     Block,
@@ -117,8 +118,12 @@ def _target_text(d: dict[str, Any]) -> str:
     text = f"{d['target']} (bad = {d['positive']}; good = {good})"
     left_out = d.get("indeterminate") or {}
     if left_out:
-        listed = ", ".join(f"'{k}' ({n:,})" for k, n in left_out.items())
-        text += f"; {sum(left_out.values()):,} rows indeterminate, left out: {listed}"
+        listed = ", ".join(
+            f"{k if k == NO_OUTCOME else repr(k)} ({n:,})" for k, n in left_out.items()
+        )
+        text += (
+            f"; {sum(left_out.values()):,} rows without a bad or good outcome, left out: {listed}"
+        )
     return text
 
 

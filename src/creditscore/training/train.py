@@ -513,6 +513,10 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
     progress.stage("Reading and validating data")
     d = _read(config)
     ds, splits = d.ds, d.splits
+    if ds.indeterminate:
+        left = ", ".join(f"{k} ({n:,})" for k, n in ds.indeterminate.items())
+        n_left = sum(ds.indeterminate.values())
+        progress.stage(f"Left out {n_left:,} rows without a bad or good outcome: {left}")
     ctx = context_for(config, ds)
     results = _candidates(config, d, ctx, progress)
 
