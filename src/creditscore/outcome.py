@@ -33,7 +33,9 @@ __all__ = [
     "MISSING",
     "NO_OUTCOME",
     "Outcome",
+    "factorized_keys",
     "label_key",
+    "label_keys",
     "matching_key",
 ]
 
@@ -60,6 +62,24 @@ def label_key(value: Any) -> str:
     if np.isfinite(number) and number.is_integer():
         return str(int(number))
     return repr(number)
+
+
+def factorized_keys(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(per row the index of its distinct value, -1 where missing; each distinct value's
+    :func:`label_key`): a column's labels, each one keyed once."""
+    import pandas as pd
+
+    idx, uniques = pd.factorize(values, use_na_sentinel=True)
+    return idx, [label_key(u) for u in uniques]
+
+
+def label_keys(values: pd.Series) -> pd.Series:
+    """:func:`label_key` of every value (missing stays missing), each distinct value once."""
+    import pandas as pd
+
+    idx, keys = factorized_keys(values)
+    table = np.asarray([*keys, None], dtype=object)
+    return pd.Series(table[idx], index=values.index, dtype=object)
 
 
 def matching_key(value: Any, keys: Iterable[str]) -> str | None:
@@ -124,20 +144,15 @@ class Outcome:
     def codes(self, values: pd.Series) -> np.ndarray:
         """Per value: :data:`BAD`, :data:`GOOD`, :data:`MISSING` or :data:`INDETERMINATE`
         (int8). Without a list of goods, every present value that is not a bad is good.
-        A listed value names the target's values that differ from it only in case."""
-        present = values.notna().to_numpy()
-        out = np.full(len(values), MISSING, dtype=np.int8)
-        if not present.any():
-            return out
-        keys = values[present].map(label_key)
-        uniques = list(dict.fromkeys(keys.tolist()))
-        bad = self._keys(self.bad, uniques)
-        codes = np.full(int(present.sum()), GOOD if not self.good else INDETERMINATE, np.int8)
-        if self.good:
-            codes[keys.isin(self._keys(self.good, uniques)).to_numpy()] = GOOD
-        codes[keys.isin(bad).to_numpy()] = BAD
-        out[present] = codes
-        return out
+        A listed value names the target's values that differ from it only in case. Each
+        distinct value is looked at once."""
+        idx, keys = factorized_keys(values)
+        distinct = list(dict.fromkeys(keys))
+        bad = set(self._keys(self.bad, distinct))
+        good = set(self._keys(self.good, distinct))
+        other = INDETERMINATE if self.good else GOOD
+        table = [BAD if k in bad else GOOD if k in good else other for k in keys]
+        return np.asarray([*table, MISSING], dtype=np.int8)[idx]
 
     def as_float(self, values: pd.Series) -> np.ndarray:
         """1.0 bad, 0.0 good, NaN where the outcome is missing or indeterminate."""
@@ -148,7 +163,7 @@ class Outcome:
 
     def absent(self, values: pd.Series) -> tuple[list[Any], list[Any]]:
         """(bad values, good values) of this outcome that never occur in ``values``."""
-        uniques = list(dict.fromkeys(values.dropna().map(label_key).tolist()))
+        uniques = list(dict.fromkeys(factorized_keys(values)[1]))
         return (
             [v for v in self.bad if matching_key(v, uniques) is None],
             [v for v in self.good if matching_key(v, uniques) is None],

@@ -382,6 +382,9 @@ def _same_rows(result: TrainingResult, champion: ModelBundle) -> Any:
     from creditscore.data.ingest import load_raw  # the champion uses columns this config dropped
 
     raw = load_raw(result.config)
+    spec = result.config.data
+    if spec.target in raw.columns:  # the rows training kept: a bad or good outcome
+        raw = raw.loc[spec.outcome.codes(raw[spec.target]) >= 0].reset_index(drop=True)
     absent = [f for f in champion.features if f not in raw.columns]
     if absent or len(raw) != ds.n_rows:
         raise BundleError(f"the new data lacks the champion's input columns {absent or missing}")

@@ -595,3 +595,14 @@ def test_rows_without_an_outcome_are_noted_and_left_out(tmp_path: Path) -> None:
     ds = validate(df, ProjectConfig.from_yaml(tmp_path / "c.yaml"))
     assert ds.n_rows == 58
     assert ds.indeterminate == {"(no outcome)": 2}
+
+
+def test_a_yes_no_target_named_for_the_good_outcome_has_bad_no() -> None:
+    for values, bad in ((["yes", "no"], "no"), (["Y", "N"], "N"), ([True, False], False)):
+        inf = infer_config(_binary(values).rename(columns={"y": "approved"}), "approved")
+        assert inf.positive == bad, values
+        assert any("says that" in n and "is a good" in n for n in inf.notes)
+    assert (
+        infer_config(_binary(["yes", "no"]).rename(columns={"y": "defaulted"}), None).positive
+        == "yes"
+    )

@@ -416,6 +416,30 @@ def test_a_loan_status_with_bads_goods_and_indeterminate_rows() -> None:
     assert ds.negative == ["Fully Paid"]
 
 
+def test_a_categorical_target_counts_only_the_values_it_has() -> None:
+    df = small_frame()
+    df["status"] = pd.Categorical(
+        np.resize(["Charged Off", "Fully Paid", "Current"], 60),
+        categories=["Charged Off", "Fully Paid", "Current", "Settled"],
+    )
+    ds = validate(df, cfg_small(positive="Charged Off", negative=["Fully Paid"]))
+    assert ds.indeterminate == {"Current": 20}
+
+
+def test_a_decimal_comma_column_is_read_as_text_from_the_file(tmp_path: Path) -> None:
+    """pandas reads '1.500' as 1.5; listed under data.decimal_comma it is 1500, as batch
+    and the Scorer read it."""
+    df = small_frame()
+    df["amount"] = np.resize(["1.500", "12.000", "850", "2.250,50"], 60)
+    df.to_csv(tmp_path / "t.csv", sep=";", index=False)
+    cfg = make_config(
+        tmp_path, path="t.csv", target="status", positive="bad", numeric=["amount", "income"],
+        decimal_comma=["amount"], exclude=["app_id", "applied", "housing", "sex"],
+    )  # fmt: skip
+    ds = validate(load_raw(cfg), cfg)
+    assert ds.X["amount"].tolist()[:4] == [1500.0, 12000.0, 850.0, 2250.5]
+
+
 def test_outcome_lists_that_do_not_fit_the_target() -> None:
     df = small_frame()
     with pytest.raises(DataError) as exc:

@@ -98,6 +98,15 @@ def test_scorer_pipeline_batch_and_monitoring_read_them_alike(trained_on_text) -
     assert summary.tally.rejected == 0
     scored = pd.read_parquet(tmp / "scored.parquet")
     np.testing.assert_allclose(scored["probability_of_default"], as_numbers, rtol=1e-12)
+    # '1.500' in a decimal-comma column is 1500 in a batch file too (Arrow would say 1.5)
+    few = written[inputs].iloc[:3].assign(amount_eur=["1.500", "12.000", "850"])
+    few.to_csv(tmp / "few.csv", index=False, sep=";")
+    score_file(tmp / "few.csv", tmp / "few.parquet", model=result.bundle_path)
+    expected = scorer.score_frame(
+        numbers[inputs].iloc[:3].assign(amount_eur=[1500.0, 12000.0, 850.0])
+    )["probability_of_default"]
+    got = pd.read_parquet(tmp / "few.parquet")["probability_of_default"]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
     # monitoring reads the same file: no value is invalid
     report = run(bundle, FileSource(bundle, path=src))
     for feature in report.overall.features:

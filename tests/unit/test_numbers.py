@@ -76,3 +76,20 @@ def test_formatted_means_more_than_a_plain_number() -> None:
     assert is_formatted("9.081,10")
     assert not is_formatted("13.95")
     assert not is_formatted("n/a")
+
+
+def test_the_schema_writes_the_decimal_only_where_it_is_a_comma() -> None:
+    from creditscore.data.schema import InputSchema
+
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    schema = InputSchema.from_frame(frame, ["a", "b"], [], decimal_comma=["b"])
+    fields = schema.to_dict()["fields"]
+    assert "decimal" not in fields[0]  # an older reader loads it
+    assert fields[1]["decimal"] == ","
+    assert InputSchema.from_dict(schema.to_dict()) == schema
+
+
+def test_infinities_in_an_object_column_are_not_numbers() -> None:
+    values, bad = parse_numbers(pd.Series([1.0, float("inf"), "2"], dtype=object))
+    assert bad.tolist() == [False, True, False]
+    assert values[[0, 2]].tolist() == [1.0, 2.0]

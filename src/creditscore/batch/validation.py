@@ -136,14 +136,17 @@ class RowValidator:
             )
             suspects = np.isinf(values)
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            decimal = self._decimal.get(name, ".")
             try:
+                if decimal != ".":  # '1.500' is 1500 here: Arrow would read 1.5
+                    raise pa.ArrowInvalid("a decimal-comma column")
                 values = np.array(
                     pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
                 )
                 suspects = np.isinf(values)
             except pa.ArrowInvalid:  # '13.95%', '$1,200', 'n/a': read as training read them
                 text = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
-                values, suspects = parse_numbers(text, self._decimal.get(name, "."))
+                values, suspects = parse_numbers(text, decimal)
         else:  # booleans, dates, lists...: whatever the Scorer says about each value
             values = np.full(n, np.nan)
             suspects = arr.is_valid().to_numpy(zero_copy_only=False)

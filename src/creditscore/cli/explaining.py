@@ -219,7 +219,7 @@ def fairness(
         groups=groups,
         intersections=pairs,
         target=meta.get("target"),
-        positive=meta.get("positive"),
+        positive=None,  # the model's bad and good values (meta), both lists
         n_boot=int(settings.get("n_boot", 500)),
         min_group_size=int(settings.get("min_group_size", 20)),
     )

@@ -30,7 +30,7 @@ import pandas as pd
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.features.numbers import is_formatted, parse_numbers
 from creditscore.formatting import value_text
-from creditscore.outcome import BAD, GOOD, MISSING, NO_OUTCOME, Outcome, label_key
+from creditscore.outcome import BAD, GOOD, MISSING, NO_OUTCOME, Outcome, label_key, label_keys
 
 if TYPE_CHECKING:  # the batch engine reads tables with no project configuration loaded
     from creditscore.config import ProjectConfig, Scalar
@@ -60,8 +60,9 @@ SUPPORTED_SUFFIXES = _CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES + _PARQUET_SU
 
 
 # ---------------------------------------------------------------------------- reading
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV, TSV or Parquet file, chosen by its suffix.
+def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file, chosen by its suffix. ``text_columns`` of a CSV are
+    read as text (a decimal-comma column's '1.500' is 1500, not pandas' 1.5).
 
     Raises :class:`DataFileError` (never a parser traceback) when the file is missing,
     unreadable, empty or of an unsupported kind.
@@ -78,12 +79,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if name.endswith(_PARQUET_SUFFIXES):
             df = pd.read_parquet(p)
-        elif name.endswith(_CSV_SUFFIXES):
-            df = pd.read_csv(p, sep=sniff_delimiter(p), low_memory=False)
-        elif name.endswith(_TSV_SUFFIXES):
-            df = pd.read_csv(p, sep="\t", low_memory=False)
-        elif name.endswith(_TXT_SUFFIXES):
-            df = pd.read_csv(p, sep=sniff_delimiter(p), low_memory=False)
+        elif name.endswith(_CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES):
+            sep = "\t" if name.endswith(_TSV_SUFFIXES) else sniff_delimiter(p)
+            texts = dict.fromkeys(text_columns, str)
+            df = pd.read_csv(p, sep=sep, low_memory=False, dtype=texts or None)
         else:
             raise DataFileError(
                 f"data file '{p}' has an unsupported type; use one of "
@@ -460,7 +459,7 @@ def load_raw(config: ProjectConfig) -> pd.DataFrame:
         from creditscore.datasets import load_german
 
         return load_german()
-    return read_table(path)
+    return read_table(path, config.data.decimal_comma)
 
 
 # ---------------------------------------------------------------------------- Dataset
@@ -857,7 +856,9 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
     indeterminate: dict[str, int] = {}
     if not called.all():  # rows without a bad or good outcome: not trained on
         indeterminate = {
-            str(k): int(n) for k, n in df.loc[~called, spec.target].value_counts().items()
+            str(k): int(n)
+            for k, n in df.loc[~called, spec.target].value_counts().items()
+            if n > 0  # a categorical target lists its unused categories too
         }
         n_missing = int((target_codes == MISSING).sum())
         if n_missing:
@@ -1089,7 +1090,7 @@ def _check_target(
     """The target's codes (:data:`BAD`, :data:`GOOD`, :data:`INDETERMINATE`, :data:`MISSING`
     where no outcome is recorded), or None with the problems added."""
     counts = _value_counts(target)
-    keys = list(dict.fromkeys(label_key(v) for v, _ in counts))
+    keys = list(dict.fromkeys(label_key(v) for v, _ in counts))  # counts: distinct values
     shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in counts[:10])
     if len(counts) > 10:
         shown += f", ... ({len(counts)} in all)"
@@ -1113,10 +1114,11 @@ def _check_target(
         )
         return None
     codes = outcome.codes(target)
-    good_keys = {k for k, c in zip(target.map(label_key), codes, strict=True) if c == GOOD}
+    row_keys = label_keys(target)
+    good_keys = set(row_keys[codes == GOOD])
     if not outcome.good and len(good_keys) > 1:
-        common = next(v for v, _ in counts if codes[_first(target, v)] != BAD)
-        unseen = (codes == GOOD) & (target.map(label_key) != label_key(common)).to_numpy()
+        common = next(v for v, _ in counts if codes[_first(row_keys, v)] != BAD)
+        unseen = (codes == GOOD) & (row_keys != label_key(common)).to_numpy()
         pos = int(np.flatnonzero(unseen)[0])
         problems.append(
             f"target {name!r} has {len(keys)} distinct values: {shown}; besides the bad(s) "
@@ -1141,9 +1143,9 @@ def _check_target(
     return codes
 
 
-def _first(values: pd.Series, value: Any) -> int:
-    """Position of the first row holding ``value`` (by its label key)."""
-    return int(np.flatnonzero((values.map(label_key) == label_key(value)).to_numpy())[0])
+def _first(row_keys: pd.Series, value: Any) -> int:
+    """Position of the first row holding ``value`` (``row_keys``: the rows' label keys)."""
+    return int(np.flatnonzero((row_keys == label_key(value)).to_numpy())[0])
 
 
 def _check_ids(ids: pd.Series, name: str, problems: list[str]) -> None:

@@ -60,7 +60,12 @@ class InputSchema:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fields": [asdict(f) for f in self.fields]}
+        # ``decimal`` only where it is not the default, so older readers load the schema
+        fields = [asdict(f) for f in self.fields]
+        for f in fields:
+            if f.get("decimal") == ".":
+                del f["decimal"]
+        return {"fields": fields}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> InputSchema:

@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from creditscore.evaluation.plots import new_figure, render_pngs
+from creditscore.features.numbers import parse_numbers
 from creditscore.reasons import BASE_VALUE, Explainer, feature_label, is_missing
 
 __all__ = ["GlobalExplanation", "global_explanations", "lime_explanation"]
@@ -277,10 +278,12 @@ def lime_explanation(
     for f in features:
         if specs[f].kind == "categorical":
             levels[f] = [*list(specs[f].categories or []), None]
+
+    def numbers(values: pd.Series, f: str) -> np.ndarray:
+        return parse_numbers(values, specs[f].decimal)[0]  # '13.95%' as training read it
+
     medians = {
-        f: float(pd.to_numeric(X_background[f], errors="coerce").median())
-        for f in features
-        if f not in levels
+        f: float(np.nanmedian(numbers(X_background[f], f))) for f in features if f not in levels
     }
 
     def encode(frame: pd.DataFrame) -> np.ndarray:
@@ -293,7 +296,7 @@ def lime_explanation(
                     for v in frame[f]
                 ]
             else:
-                x = pd.to_numeric(frame[f], errors="coerce").to_numpy(dtype=float)
+                x = numbers(frame[f], f)
                 out[:, j] = np.where(np.isnan(x), medians[f], x)
         return out
 

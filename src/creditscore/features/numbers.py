@@ -88,12 +88,40 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np
         pd.api.types.is_numeric_dtype(kind) and not isinstance(kind, pd.CategoricalDtype)
     ):
         return values.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(values), bool)
+    out = np.full(len(values), np.nan)
+    todo = values.notna().to_numpy().copy()
+    if decimal == ".":  # plain numbers the fast way; only what that misses is read below
+        try:
+            plain = pd.to_numeric(values, errors="coerce")
+            numbers = np.asarray(plain.to_numpy(dtype=np.float64, na_value=np.nan))
+        except (TypeError, ValueError):  # cells pandas cannot look at (lists): all slow
+            numbers = np.full(len(values), np.nan)
+        finite = np.isfinite(numbers)
+        out[finite] = numbers[finite]
+        todo &= ~finite
+    if not todo.any():
+        return out, np.zeros(len(values), dtype=bool)
+    rest, not_number = _parse_distinct(values[todo], decimal)
+    out[todo] = rest
+    bad = np.zeros(len(values), dtype=bool)
+    bad[todo] = not_number
+    return out, bad
+
+
+def _parse_distinct(values: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_numbers` the slow way: each distinct value through :func:`parse_number`."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     parsed = np.full(len(uniques) + 1, np.nan)
     not_number = np.zeros(len(uniques) + 1, dtype=bool)
     for j, u in enumerate(uniques):
         if isinstance(u, (bool | np.bool_, int | float | np.integer | np.floating)):
-            parsed[j] = float(u)
+            number = float(u)
+            if math.isinf(number):  # an infinity is not a number an application may carry
+                not_number[j] = True
+            else:
+                parsed[j] = number
         else:
             text = str(u)
             value = parse_number(text, decimal)

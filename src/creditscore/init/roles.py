@@ -77,23 +77,26 @@ def leakage_reason(s: pd.Series, y: np.ndarray, bad: str, good: str) -> str | No
     return _one_sided(col, yk, bad, good)
 
 
-def _groups(s: pd.Series) -> list[tuple[str, np.ndarray]]:
-    """The row groups a one-sided leak shows in: non-zero, zero, missing and present for
-    numbers; each level (up to 50) and missing for categories."""
+def _groups(s: pd.Series, y: np.ndarray) -> list[tuple[str, int, int]]:
+    """(group, rows, bads) of the row groups a one-sided leak shows in: non-zero, zero,
+    missing and present for numbers; each level (up to 50) and missing for categories."""
     if is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s.dtype):
         v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         present = ~np.isnan(v)
-        return [
+        masks = [
             ("it is non-zero", present & (v != 0)),
             ("it is zero", v == 0),
             ("it is missing", ~present),
             ("it is present", present),
         ]
-    text = s.astype(object)
-    levels = text.value_counts()
-    groups = [("it is missing", text.isna().to_numpy())]
+        return [(label, int(m.sum()), int(y[m].sum())) for label, m in masks]
+    idx, levels = pd.factorize(s.astype(object), use_na_sentinel=True)
+    slot = np.where(idx < 0, len(levels), idx)  # missing: the last slot
+    rows = np.bincount(slot, minlength=len(levels) + 1)
+    bads = np.bincount(slot, weights=y, minlength=len(levels) + 1)
+    groups = [("it is missing", int(rows[-1]), int(bads[-1]))]
     if len(levels) <= ONE_SIDED_MAX_LEVELS:
-        groups += [(f"it is {_fmt(v)}", (text == v).to_numpy()) for v in levels.index]
+        groups += [(f"it is {_fmt(v)}", int(rows[j]), int(bads[j])) for j, v in enumerate(levels)]
     return groups
 
 
@@ -106,11 +109,9 @@ def _one_sided(s: pd.Series, y: np.ndarray, bad: str, good: str) -> str | None:
     if not n_bads or not n_goods:
         return None
     rate = n_bads / len(y)
-    for label, rows in _groups(s):
-        n = int(rows.sum())
+    for label, n, b in _groups(s, y):
         if n == len(y) or n < ONE_SIDED_MIN_ROWS:
             continue
-        b = int(y[rows].sum())
         # by chance, a group of n rows is all bad with probability rate ** n: not a leak
         # unless that is tiny
         if b == n and b >= ONE_SIDED_BAD_SHARE * n_bads and n * math.log(rate) < _LOG_CHANCE:

@@ -66,6 +66,8 @@ _BAD_WORDS = frozenset(
      "delinquent", "delinquency", "fraud", "loss", "collection", "collections", "bankrupt",
      "bankruptcy", "foreclosure", "dpd"}
 )  # fmt: skip
+_YES = frozenset({"1", "yes", "y", "true", "t", "ja", "j", "oui", "si", "sí"})
+_NO = frozenset({"0", "no", "n", "false", "f", "nein", "non"})
 #: Words in a 0/1 target's name saying that 1 is a good: ``approved``, ``repaid``, ``good``.
 _GOOD_NAME_WORDS = frozenset(
     {"good", "approve", "approved", "approval", "accept", "accepted", "acceptance", "repaid",
@@ -151,17 +153,27 @@ def _suggestion(target: str, keys: list[str]) -> str:
     )
 
 
+def _yes_no(keys: list[str]) -> tuple[str, str] | None:
+    """(the yes key, the no key) of a 0/1, yes/no, Y/N or true/false target, else None."""
+    yes = [k for k in keys if k.casefold() in _YES]
+    no = [k for k in keys if k.casefold() in _NO]
+    return (yes[0], no[0]) if len(yes) == 1 and len(no) == 1 else None
+
+
 def _inferred_bad(target: str, keys: list[str], shown: str) -> tuple[str, list[str]]:
-    """The bad key of a two-valued target, and a note when the name decided it."""
-    if set(keys) == {"0", "1"}:
+    """The bad key of a two-valued target, and a note when the name decided it: a yes/no
+    target is bad when yes, unless its name says yes is a good (``approved``)."""
+    pair = _yes_no(keys)
+    if pair is not None:
         words = set(tokens(target))
         if words & _GOOD_NAME_WORDS and not words & _BAD_NAME_WORDS:
             said = sorted(words & _GOOD_NAME_WORDS)[0]
-            return "0", [
-                f"bad = 0: the target's name ({said!r}) says that 1 is a good; if 1 marks a "
-                "bad, run init again with --positive 1"
+            yes, no = (_fmt(k) if not k.isdigit() else k for k in pair)
+            return pair[1], [
+                f"bad = {no}: the target's name ({said!r}) says that {yes} is a good; if "
+                f"{yes} marks a bad, run init again with --positive {yes}"
             ]
-        return "1", []
+        return pair[0], []
     hits = [k for k in keys if k.casefold() in BAD_LABELS]
     if len(hits) != 1:
         raise ConfigError(

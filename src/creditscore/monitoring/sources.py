@@ -46,7 +46,7 @@ from creditscore.data.ingest import (
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 from creditscore.monitoring.request_errors import ErrorChunk
-from creditscore.outcome import Outcome, label_key
+from creditscore.outcome import Outcome, factorized_keys
 
 PERIODS = ("month", "week")
 ALL = "all"
@@ -104,7 +104,8 @@ def _shown(columns: list[str], limit: int = 12) -> str:
 def outcome_codes(values: pd.Series, outcome: Outcome, column: str) -> np.ndarray:
     """A label column as 1 (bad), 0 (good) or NaN (not known yet: missing, or a value the
     model's outcome leaves out as indeterminate)."""
-    uniques = list(dict.fromkeys(values.dropna().map(label_key).tolist()))
+    idx, keys = factorized_keys(values)
+    uniques = list(dict.fromkeys(keys))
     shown = ", ".join(map(repr, uniques[:6]))
     absent_bad, _ = outcome.absent(values)
     if len(absent_bad) == len(outcome.bad) and len(uniques) > 1:
@@ -113,7 +114,7 @@ def outcome_codes(values: pd.Series, outcome: Outcome, column: str) -> np.ndarra
             f"its values {shown}; give the value that marks a bad (--positive)"
         )
     codes = outcome.as_float(values)
-    goods = set(values[codes == 0].map(label_key))
+    goods = {keys[i] for i in np.unique(idx[codes == 0])}
     if not outcome.good and len(goods) > 1:
         raise DataError(
             f"outcome column {column!r} has more than two values ({shown}); it needs the "
