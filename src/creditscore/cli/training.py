@@ -38,6 +38,10 @@ class _RichProgress:
             self.progress.update(
                 task, total=result.tuning.n_trials, completed=result.tuning.n_trials
             )
+        if not self.progress.console.is_terminal:  # a log file sees no bars until the end
+            seconds = result.tuning.seconds + result.fit_seconds
+            trials = f"{result.tuning.n_trials} trials, " if result.tuning.n_trials else ""
+            self.stage(f"{result.label}: {trials}CV AUC {result.cv_auc_mean:.4f}, {seconds:.0f} s")
 
 
 def train_with_progress(cfg: Any) -> Any:
