@@ -38,7 +38,8 @@ class DataConfig(_Strict):
     """Where the data is and how to read it."""
 
     path: str | None = Field(
-        default=None, description="CSV or Parquet file; empty means the bundled German data"
+        default=None,
+        description="CSV, Parquet or Excel (.xlsx) file; empty means the bundled German data",
     )
     target: str = Field(description="column holding the good/bad outcome")
     positive: Scalar | list[Scalar] = Field(

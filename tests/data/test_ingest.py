@@ -57,6 +57,7 @@ def problems(excinfo: pytest.ExceptionInfo[DataError]) -> str:
         ("apps.txt", lambda df, p: df.to_csv(p, index=False, sep=";")),
         ("apps.parquet", lambda df, p: df.to_parquet(p, index=False)),
         ("apps.pq", lambda df, p: df.to_parquet(p, index=False)),
+        ("apps.xlsx", lambda df, p: df.to_excel(p, index=False, sheet_name="applications")),
     ],
 )
 def test_read_table_formats(tmp_path: Path, german_df: pd.DataFrame, name: str, writer) -> None:
@@ -76,10 +77,34 @@ def test_read_table_missing_file(tmp_path: Path) -> None:
 
 
 def test_read_table_unsupported_suffix(tmp_path: Path) -> None:
-    path = tmp_path / "apps.xlsx"
-    path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(DataFileError, match=r"unsupported type; use one of .*\.csv.*\.parquet"):
+    path = tmp_path / "apps.sav"
+    path.write_bytes(b"$FL2")
+    with pytest.raises(
+        DataFileError, match=r"unsupported type; use one of .*\.csv.*\.parquet.*\.xlsx"
+    ):
         read_table(path)
+    old = tmp_path / "apps.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataFileError, match=r"old Excel \(\.xls\) workbook; save it as \.xlsx"):
+        read_table(old)
+    broken = tmp_path / "apps.xlsx"
+    broken.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DataFileError, match=r"could not be read.*valid Excel"):
+        read_table(broken)
+
+
+def test_an_excel_workbook_is_read_for_training_not_streamed(
+    tmp_path: Path, german_df: pd.DataFrame
+) -> None:
+    from creditscore.data.ingest import TableStream
+
+    path = tmp_path / "apps.xlsx"
+    german_df.head(200).to_excel(path, index=False)
+    cfg = german_config()
+    cfg.data.path = str(path)
+    assert validate(load_raw(cfg), cfg).n_rows == 200
+    with pytest.raises(DataFileError, match="Excel workbook, which cannot be streamed"):
+        TableStream(path)
 
 
 def test_read_table_empty_and_broken(tmp_path: Path) -> None:

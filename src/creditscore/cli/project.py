@@ -16,7 +16,8 @@ def init(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="CSV, TSV or Parquet file of past applications (or give it with --data)",
+            help="CSV, TSV, Parquet or Excel (.xlsx, first sheet) file of past applications "
+            "(or give it with --data)",
             show_default=False,
             metavar="FILE",
         ),

@@ -57,12 +57,15 @@ _TSV_SUFFIXES = (".tsv", ".tsv.gz", ".tab")
 _TXT_SUFFIXES = (".txt", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED_SUFFIXES = _CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES + _PARQUET_SUFFIXES
+#: Excel workbooks: read whole (their first sheet) by init and train, never streamed
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
 # ---------------------------------------------------------------------------- reading
 def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV, TSV or Parquet file, chosen by its suffix. ``text_columns`` of a CSV are
-    read as text (a decimal-comma column's '1.500' is 1500, not pandas' 1.5).
+    """Read a CSV, TSV, Parquet file or the first sheet of an Excel workbook, chosen by its
+    suffix. ``text_columns`` of a CSV are read as text (a decimal-comma column's '1.500' is
+    1500, not pandas' 1.5).
 
     Raises :class:`DataFileError` (never a parser traceback) when the file is missing,
     unreadable, empty or of an unsupported kind.
@@ -79,6 +82,12 @@ def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFra
     try:
         if name.endswith(_PARQUET_SUFFIXES):
             df = pd.read_parquet(p)
+        elif name.endswith(_EXCEL_SUFFIXES):
+            df = pd.read_excel(p, sheet_name=0, dtype=dict.fromkeys(text_columns, str) or None)
+        elif name.endswith(".xls"):
+            raise DataFileError(
+                f"data file '{p}' is an old Excel (.xls) workbook; save it as .xlsx, CSV or Parquet"
+            )
         elif name.endswith(_CSV_SUFFIXES + _TSV_SUFFIXES + _TXT_SUFFIXES):
             sep = "\t" if name.endswith(_TSV_SUFFIXES) else sniff_delimiter(p)
             texts = dict.fromkeys(text_columns, str)
@@ -86,7 +95,8 @@ def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFra
         else:
             raise DataFileError(
                 f"data file '{p}' has an unsupported type; use one of "
-                f"{', '.join(SUPPORTED_SUFFIXES)} (CSV, TSV or Parquet)"
+                f"{', '.join(SUPPORTED_SUFFIXES + _EXCEL_SUFFIXES)} (CSV, TSV, Parquet or "
+                "Excel)"
             )
     except DataFileError:
         raise
@@ -114,6 +124,8 @@ def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFra
 
 
 def _kind(name: str) -> str:
+    if name.endswith(_EXCEL_SUFFIXES):
+        return "Excel (.xlsx)"
     return "Parquet" if name.endswith(_PARQUET_SUFFIXES) else "CSV"
 
 
@@ -248,6 +260,11 @@ class TableStream:
             self.parts = [TablePart(p, p.name, p.stat().st_size, None)]
             # as read_table reads it: a European spreadsheet's CSV is ';'-separated
             self.delimiter = "\t" if name.endswith(_TSV_SUFFIXES) else sniff_delimiter(p)
+        elif name.endswith((*_EXCEL_SUFFIXES, ".xls")):
+            raise DataFileError(
+                f"input '{p}' is an Excel workbook, which cannot be streamed: save the sheet "
+                "as CSV or Parquet to score or monitor it (init and train read it as it is)"
+            )
         else:
             raise DataFileError(
                 f"input '{p}' has an unsupported type; use one of "

@@ -140,7 +140,7 @@ def _data(inf: Inference) -> list[str]:
     out.append(
         _line(
             f"  path: {_y(inf.data_path)}".rstrip(),
-            "CSV or Parquet; a relative path starts at this file's folder",
+            "CSV, Parquet or Excel; a relative path starts at this file's folder",
         )
     )
     out.append(f"  target: {_y(inf.target)}")
