@@ -81,7 +81,7 @@ class RowValidator:
         self.text = text
         self.fields: list[FieldSpec] = list(scorer.bundle.schema.fields)
         self._blank = {f.name: None for f in self.fields}  # validates: every field missing
-        self._decimal = {f.name: f.decimal for f in self.fields if f.decimal != "."}
+        self._decimal = scorer.bundle.schema.decimals
         self._order = {f.name: i for i, f in enumerate(self.fields)}
         self._categories = {
             f.name: list(f.categories or []) for f in self.fields if f.kind == "categorical"

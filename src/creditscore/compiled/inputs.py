@@ -79,7 +79,7 @@ class Cleaner:
         self._dates = [(c, self.position[c]) for c in cleaner.date_inputs_] if self.derived else []
         self.categories = {col: list(fields[col].categories or []) for col in self.categorical}
         self.spellings = {col: dict(cleaner.spellings_[col]) for col in self.categorical}
-        self.decimal = {c: f.decimal for c, f in fields.items() if f.decimal != "."}
+        self.decimal = schema.decimals
         special = cleaner.special_
         self.special_numbers = {
             col: tuple(float(c) for c in special.get(col, ()))

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from creditscore.exceptions import DataError, DataFileError
-from creditscore.features.numbers import is_formatted, parse_numbers
+from creditscore.features.numbers import formatted_examples, parse_numbers
 from creditscore.formatting import value_text
 from creditscore.outcome import BAD, GOOD, MISSING, NO_OUTCOME, Outcome, label_key, label_keys
 
@@ -619,8 +619,7 @@ def numeric_looking(s: pd.Series, decimal: str = ".") -> tuple[bool, pd.Series]:
 
 def formatted(s: pd.Series) -> bool:
     """Do a text column's values write numbers for people ('13.95%', '$1,200')?"""
-    sample = s.dropna().astype(str).unique()[:200]
-    return any(is_formatted(v) for v in sample)
+    return bool(formatted_examples(s, 1))
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -1134,7 +1133,7 @@ def _check_target(
     row_keys = label_keys(target)
     good_keys = set(row_keys[codes == GOOD])
     if not outcome.good and len(good_keys) > 1:
-        common = next(v for v, _ in counts if codes[_first(row_keys, v)] != BAD)
+        common = next(v for v, _ in counts if label_key(v) in good_keys)  # the most rows
         unseen = (codes == GOOD) & (row_keys != label_key(common)).to_numpy()
         pos = int(np.flatnonzero(unseen)[0])
         problems.append(
@@ -1158,11 +1157,6 @@ def _check_target(
             f"{n_bads + n_goods} rows; at least data.min_bads = {min_bads} are needed to train"
         )
     return codes
-
-
-def _first(row_keys: pd.Series, value: Any) -> int:
-    """Position of the first row holding ``value`` (``row_keys``: the rows' label keys)."""
-    return int(np.flatnonzero((row_keys == label_key(value)).to_numpy())[0])
 
 
 def _check_ids(ids: pd.Series, name: str, problems: list[str]) -> None:

@@ -53,6 +53,11 @@ class InputSchema:
     def names(self) -> list[str]:
         return [f.name for f in self.fields]
 
+    @property
+    def decimals(self) -> dict[str, str]:
+        """Numeric fields whose numbers written as text use a decimal comma -> ','."""
+        return {f.name: f.decimal for f in self.fields if f.decimal != "."}
+
     def field(self, name: str) -> FieldSpec:
         for f in self.fields:
             if f.name == name:

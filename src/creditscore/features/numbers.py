@@ -22,7 +22,13 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["decimal_separator", "is_formatted", "parse_number", "parse_numbers"]
+__all__ = [
+    "decimal_separator",
+    "formatted_examples",
+    "is_formatted",
+    "parse_number",
+    "parse_numbers",
+]
 
 # a currency before or after the number: a symbol, 'US$', or an ISO code such as EUR
 _CODES = (
@@ -49,12 +55,12 @@ def parse_number(text: str, decimal: str = ".") -> float | None:
     t = text.strip()
     if not t:
         return None
-    try:
-        plain = decimal == "." or not ("," in t or "." in t)
-        value = float(t) if plain else float("x")
-        return value if math.isfinite(value) or math.isnan(value) else None
-    except ValueError:
-        pass
+    if decimal == "." or not ("," in t or "." in t):  # '1.234' is 1234 with a decimal comma
+        try:
+            value = float(t)
+            return value if math.isfinite(value) or math.isnan(value) else None
+        except ValueError:
+            pass
     negative = t.startswith("(") and t.endswith(")")
     if negative:
         t = t[1:-1].strip()
@@ -130,6 +136,13 @@ def _parse_distinct(values: pd.Series, decimal: str) -> tuple[np.ndarray, np.nda
             else:
                 parsed[j] = value
     return parsed[codes], not_number[codes]
+
+
+def formatted_examples(values: pd.Series, limit: int = 2) -> list[str]:
+    """Up to ``limit`` of a text column's distinct values (among its first 200) that write
+    numbers for people."""
+    sample = values.dropna().astype(str).unique()[:200]
+    return [v for v in sample if is_formatted(v)][:limit]
 
 
 def is_formatted(text: str) -> bool:

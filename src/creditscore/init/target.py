@@ -22,7 +22,7 @@ from creditscore.config import Scalar
 from creditscore.data.ingest import _fmt, delimiter_hint
 from creditscore.data.names import tokens
 from creditscore.exceptions import ConfigError
-from creditscore.outcome import BAD, GOOD, INDETERMINATE, MISSING, label_key, matching_key
+from creditscore.outcome import BAD, INDETERMINATE, MISSING, Outcome, label_key, matching_key
 
 __all__ = ["BAD_LABELS", "TargetChoice", "guess_target", "resolve_target"]
 
@@ -230,15 +230,12 @@ def resolve_target(
             raise ConfigError(
                 f"every value of target {target!r} ({shown}) is a bad: a model needs goods too"
             )
-    mapped = s.map(lambda v: None if pd.isna(v) else label_key(v))
-    y = np.full(len(s), INDETERMINATE, dtype=np.int8)
-    y[mapped.isin(good_keys).to_numpy()] = GOOD
-    y[mapped.isin(bad_keys).to_numpy()] = BAD
-    y[mapped.isna().to_numpy()] = MISSING
     bad_values = [_python(by_key[k][0]) for k in bad_keys]
+    good_values = [_python(by_key[k][0]) for k in good_keys]
+    y = Outcome.of(bad_values, good_values).codes(s)  # as train will read the YAML
     choice = TargetChoice(
         positive=bad_values[0] if len(bad_values) == 1 else bad_values,
-        negative=[_python(by_key[k][0]) for k in good_keys],
+        negative=good_values,
         y=y,
         counts={_fmt(by_key[k][0]): by_key[k][1] for k in keys},
         notes=notes,

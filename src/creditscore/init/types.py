@@ -30,7 +30,7 @@ from creditscore.data.ingest import (
     to_numeric,
     too_many_levels,
 )
-from creditscore.features.numbers import decimal_separator, is_formatted
+from creditscore.features.numbers import decimal_separator, formatted_examples
 from creditscore.features.spelling import canonical_key, canonical_spellings
 
 __all__ = ["SpecialCodes", "TypeDecision", "column_type", "numeric_sentinels"]
@@ -128,7 +128,7 @@ def _sentinel_codes(values: np.ndarray) -> SpecialCodes | None:
 def _written(text: pd.Series, decimal: str) -> str:
     """`` (written as '13.95%', '$3,174.37'; decimal comma)`` for numbers written for
     people, else ``""``."""
-    examples = [v for v in text.dropna().astype(str).unique()[:200] if is_formatted(v)][:2]
+    examples = formatted_examples(text)
     if not examples:
         return ""
     comma = "; decimal comma: data.decimal_comma" if decimal == "," else ""

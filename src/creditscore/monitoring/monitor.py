@@ -109,8 +109,7 @@ def run(
     """Read ``source`` once, in chunks, and compare it with the bundle's reference."""
     config = monitoring_config(bundle, config)
     reference = Reference.from_bundle(bundle)
-    decimals = {f.name: f.decimal for f in bundle.schema.fields if f.decimal != "."}
-    acc = Accumulator(reference, bundle.policy, decimals)
+    acc = Accumulator(reference, bundle.policy, bundle.schema.decimals)
     for chunk in prefetched(source.chunks()):
         acc.add(chunk)
         if on_chunk is not None:
