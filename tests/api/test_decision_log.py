@@ -302,3 +302,36 @@ def test_postgres_connection_refused_mid_run(
     assert len(ids) == len(sent) == 50
     assert set(ids) == set(sent)
     assert not list(tmp_path.glob("decisions-spool.jsonl*"))
+
+
+def test_records_arriving_together_are_one_write(tmp_path: Path) -> None:
+    """The writer gathers a flush interval's records into one transaction instead of one
+    per decision (each write holds the serving thread's GIL)."""
+    log = new_log(tmp_path, flush_interval=0.5)
+    writes: list[int] = []
+    insert = log._insert_rows
+
+    def counted(records: Any) -> None:
+        writes.append(len(records))
+        insert(records)
+
+    log._insert_rows = counted  # type: ignore[method-assign]
+    log.start()
+    assert log.first_contact.wait(10)
+    for _ in range(40):
+        log.submit(record())
+    assert log.flush(10), log.stats()
+    log.close()
+    assert writes == [40]
+    assert len(sqlite_ids(tmp_path / "log.db")) == 40
+
+
+def test_shutdown_does_not_wait_out_the_flush_interval(tmp_path: Path) -> None:
+    log = new_log(tmp_path, flush_interval=60.0)
+    log.start()
+    assert log.first_contact.wait(10)
+    held = record()
+    log.submit(held)
+    wait_for(lambda: log._queue.qsize() == 0)  # the writer holds it, gathering a batch
+    log.close(timeout=10)
+    assert sqlite_ids(tmp_path / "log.db") == [held["request_id"]]

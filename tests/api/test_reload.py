@@ -152,3 +152,23 @@ def test_reloading_what_is_not_there_is_a_404_and_the_old_model_keeps_serving(  
         d = c.post("/v1/decisions", json=application(rows[0], features), headers=AUTH)
         assert d.json()["model_version"] == "1"
         assert 'creditscore_model_reloads_total{result="not_found"} 3.0' in c.get("/metrics").text
+
+
+def test_the_served_process_freezes_its_heap_at_each_swap(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``serve`` sets ``freezes_heap``: after each swap the objects alive (the model
+    among them) are out of the collector's generations, and the previous model is gone."""
+    import gc
+    import weakref
+
+    app = create_app(make_settings(tmp_path), trained.bundle)
+    models = app.state.serving.models
+    models.freezes_heap = True
+    first = models.current
+    gone = weakref.ref(first.scorer)
+    try:
+        models.set(load_path(trained.bundle_path))
+        assert gc.get_freeze_count() > 1000
+        del first
+        assert gone() is None  # the previous model was not frozen with the rest
+    finally:
+        gc.unfreeze()

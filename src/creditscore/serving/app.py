@@ -158,7 +158,9 @@ def create_app(
 
 def _factory() -> FastAPI:
     """Entry point of each uvicorn worker process (settings from the environment)."""
-    return create_app()
+    app = create_app()
+    app.state.serving.models.freezes_heap = True
+    return app
 
 
 def serve(
@@ -213,5 +215,6 @@ def serve(
     if workers > 1:
         uvicorn.run("creditscore.serving.app:_factory", factory=True, workers=workers, **common)
     else:
+        state.models.freezes_heap = True
         state.models.set(loaded)
         uvicorn.run(app, **common)

@@ -45,8 +45,9 @@ from creditscore.serving.responses import (
     validation_failure,
 )
 from creditscore.serving.schemas import BatchOut, DecisionOut
+from creditscore.serving.scoring_route import ScoringRoute
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(tags=["decisions"], route_class=ScoringRoute)
 
 #: The ``explain`` query parameter of the decision routes.
 EXPLAIN = Query(

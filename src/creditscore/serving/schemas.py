@@ -47,10 +47,11 @@ def _range_text(lo: float | None, hi: float | None) -> str:
 def _spelling_folder(levels: Iterable[str]) -> Callable[[Any], Any]:
     """A text's spelling as the level it names by :func:`canonical_key` (else unchanged, so
     an unknown category is still refused, naming the levels)."""
+    exact = frozenset(levels)
     by_key = {canonical_key(level): level for level in levels}
 
     def fold(value: Any) -> Any:
-        if isinstance(value, str):
+        if isinstance(value, str) and value not in exact:
             return by_key.get(canonical_key(value), value)
         return value
 
