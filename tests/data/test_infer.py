@@ -581,6 +581,11 @@ def test_the_target_is_found_by_its_name_when_not_given() -> None:
         )  # fmt: skip
     with pytest.raises(ConfigError, match="which column holds the outcome"):
         infer_config(pd.DataFrame(base), None)
+    # no name helps (causaldata's credit_cards: LateSept): the two-valued columns are listed
+    unnamed = {**base, "LateSept": rng.choice([True, False], n), "Late": rng.choice([0, 1], n)}
+    listed = r"\(the two-valued columns: 'student', 'LateSept', 'Late'\)"
+    with pytest.raises(ConfigError, match=listed):
+        infer_config(pd.DataFrame(unnamed), None)
 
 
 def test_rows_without_an_outcome_are_noted_and_left_out(tmp_path: Path) -> None:

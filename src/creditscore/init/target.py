@@ -310,6 +310,10 @@ def guess_target(df: pd.DataFrame) -> tuple[str, str]:
     else:
         listed = strong or weak_two or weak
         hint = f" (likely: {', '.join(map(repr, listed[:8]))})" if listed else ""
+        if not listed:  # no name helps: the two-valued columns are where an outcome hides
+            two = [c for c in columns if df[c].nunique(dropna=True) == 2]
+            if two:
+                hint = f" (the two-valued columns: {', '.join(map(repr, two[:8]))})"
         raise ConfigError(
             f"which column holds the outcome? name it with --target{hint}; the columns are: "
             + ", ".join(map(repr, columns[:30]))
