@@ -37,6 +37,7 @@ import pandas as pd
 import yaml
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
@@ -340,14 +341,14 @@ def _trials_frame(cand: CandidateResult) -> pd.DataFrame:
 
 
 def signature_for(result: TrainingResult) -> ModelSignature:
-    """Input: every model input (strings for categorical; ``any`` for numeric, because
-    MLflow refuses int64 -> float64 and an integer column with a gap arrives as floats).
-    Output: the four columns ``predict`` returns."""
+    """Input: every model input, as ``any``: MLflow refuses int64 -> float64 (an integer
+    column with a gap arrives as floats), and a categorical column of booleans or integer
+    codes (``True``/``False``, 1-4) is not a string column, yet the model reads it
+    (categories are matched by their spelling). The Scorer behind ``predict`` checks each
+    value against the input schema and names the field it refuses. Output: the four
+    columns ``predict`` returns."""
     inputs = Schema(
-        [
-            ColSpec("string" if f.kind == "categorical" else AnyType(), f.name, required=True)
-            for f in result.bundle.schema.fields
-        ]
+        [ColSpec(AnyType(), f.name, required=True) for f in result.bundle.schema.fields]
     )
     outputs = Schema(
         [
@@ -560,12 +561,19 @@ def log_training(
                 _log_card_files(c, run_id, card_paths)
             X_test, _ = _test_rows(result)
             with tempfile.TemporaryDirectory(prefix="creditscore-model-") as tmp:
-                model_dir = save_pyfunc(
-                    result.bundle_path,
-                    Path(tmp) / MODEL_ARTIFACT,
-                    signature=signature_for(result),
-                    input_example=X_test.head(EXAMPLE_ROWS),
-                )
+                try:
+                    model_dir = save_pyfunc(
+                        result.bundle_path,
+                        Path(tmp) / MODEL_ARTIFACT,
+                        signature=signature_for(result),
+                        input_example=X_test.head(EXAMPLE_ROWS),
+                    )
+                except MlflowException as exc:  # MLflow refused the model or its example
+                    raise TrackingError(
+                        f"MLflow could not save the model of {result.bundle_path}: "
+                        f"{_first_line(exc)}; the bundle itself is complete: score or serve "
+                        "it with --model PATH"
+                    ) from exc
                 c.log_artifacts(run_id, str(model_dir), MODEL_ARTIFACT)
             artifact_uri = c.get_run(run_id).info.artifact_uri
         except BaseException:

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -261,3 +262,47 @@ def test_a_numeric_column_gone_all_text_stops_training(project: dict[str, Any]) 
     message = str(err.value)
     assert "column 'loan_term_months' is listed under data.numeric" in message
     assert "3000 non-numeric values (all of them), e.g. 'high' (row 1)" in message
+
+
+def test_boolean_and_integer_code_categories_log_to_mlflow(tmp_path: Path) -> None:
+    """causaldata's credit_cards has True/False columns; a bureau export has integer codes
+    declared categorical. Training read them, and then saving the MLflow model failed
+    ("Can not safely convert bool to <U0"): its signature declared categories as strings.
+    The model's signature, input example and predictions must take them as the table has
+    them."""
+    import mlflow.pyfunc
+
+    from creditscore.pyfunc import save_pyfunc
+    from creditscore.tracking import signature_for
+
+    rng = np.random.default_rng(5)
+    n = 1200
+    late = rng.random(n) < 0.3
+    region = rng.integers(1, 5, n)
+    bill = rng.gamma(2.0, 10.0, n)
+    logit = -2.0 + 1.5 * late + 0.3 * (region == 4) + 0.02 * bill
+    df = pd.DataFrame({"late_april": late, "region": region, "bill": bill,
+                       "default": rng.random(n) < 1 / (1 + np.exp(-logit))})  # fmt: skip
+    data = tmp_path / "cards.csv"
+    df.to_csv(data, index=False)
+    config = tmp_path / "creditscore.yaml"
+    init_project(data, "default", None, config)
+    cfg = _quick(ProjectConfig.from_yaml(config))
+    numeric = [c for c in cfg.data.numeric or [] if c != "region"]  # declared: codes
+    categorical = [*(cfg.data.categorical or []), "region"]
+    cfg.data = cfg.data.model_copy(update={"numeric": numeric, "categorical": categorical})
+    result = train(cfg)
+    bundle = result.bundle
+    kinds = {f.name: f.kind for f in bundle.schema.fields}
+    assert kinds["late_april"] == kinds["region"] == "categorical"
+    X = pd.read_csv(data)[bundle.features]  # as pandas reads it: bools and int64 codes
+    model_dir = save_pyfunc(
+        result.bundle_path,
+        tmp_path / "pyfunc",
+        signature=signature_for(result),
+        input_example=X.head(5),
+    )
+    served = mlflow.pyfunc.load_model(str(model_dir)).predict(X)
+    np.testing.assert_allclose(
+        served["probability_of_default"], Scorer(bundle).probabilities(X), rtol=0, atol=1e-12
+    )
