@@ -166,6 +166,8 @@ def test_decision_log_mistakes_are_named(taiwan_bundle, taiwan_split, tmp_path: 
     _log(url, taiwan_split, n=500)
     with pytest.raises(DataError, match=r"cohort column 'branch' \(--by\) is neither"):
         run(taiwan_bundle, DecisionLogSource(taiwan_bundle, url=url, by="branch"))
+    with pytest.raises(DataError, match=r"cohort column '' \(--by\) is neither"):  # was a KeyError
+        run(taiwan_bundle, DecisionLogSource(taiwan_bundle, url=url, by=""))
     later = DecisionLogSource(
         taiwan_bundle,
         url=url,

@@ -52,3 +52,35 @@ def test_special_codes_are_scored_as_missing_and_leave_the_range() -> None:
     assert years.is_special(-999.0)
     assert schema.field("ref").categories == ["a", "b"]
     assert schema.field("ref").is_special(" Unknown")
+
+
+def test_boolean_and_integer_code_categories_take_their_json_values() -> None:
+    """A True/False column (causaldata's credit_cards) and integer codes declared
+    categorical: the Scorer reads True and 3 by their spelling, so the API takes JSON true
+    and 3 too, and its schema says so; nothing else of another type is let in."""
+    X = pd.DataFrame({
+        "late": [True, False, True, False],
+        "region": [1, 2, 10, 2],
+        "housing": ["rent", "own", "own", "rent"],
+    })  # fmt: skip
+    schema = InputSchema.from_frame(X, [], ["late", "region", "housing"])
+    assert schema.field("late").categories == ["False", "True"]
+    model, names = application_model(schema)
+    attr = {name: a for a, name in names}
+    got = model.model_validate_json('{"late": true, "region": 10, "housing": "own"}')
+    assert (getattr(got, attr["late"]), getattr(got, attr["region"])) == ("True", "10")
+    got = model.model_validate_json('{"late": "false", "region": "2", "housing": "own"}')
+    assert (getattr(got, attr["late"]), getattr(got, attr["region"])) == ("False", "2")
+    for wrong in (
+        '{"late": 1, "region": 1, "housing": "own"}',  # 1 is not a boolean
+        '{"late": true, "region": true, "housing": "own"}',  # nor true a code
+        '{"late": true, "region": 1.0, "housing": "own"}',
+        '{"late": true, "region": 3, "housing": "own"}',  # not seen in training
+        '{"late": true, "region": 1, "housing": true}',  # a text column takes text only
+    ):
+        with pytest.raises(ValidationError):
+            model.model_validate_json(wrong)
+    props = model.model_json_schema(by_alias=True)["properties"]
+    assert {"type": "boolean", "enum": [False, True]} in props["late"]["anyOf"]
+    assert {"type": "integer", "enum": [1, 2, 10]} in props["region"]["anyOf"]
+    assert "anyOf" not in props["housing"]

@@ -59,6 +59,33 @@ def train_with_progress(cfg: Any) -> Any:
         return run_training(cfg, _RichProgress(bar))
 
 
+def _one_sided_policy(
+    m: dict[str, Any], threshold: float, bayes: float, cost_fn: float, cost_fp: float
+) -> None:
+    """Say so when the policy approves nobody (or everybody) on the test split: the
+    cost-optimal cut can lie beyond every PD the model gives, which is rarely intended."""
+    rate = m.get("approval_rate")
+    n = m["tn"] + m["fp"] + m["fn"] + m["tp"]
+    if rate is None or n == 0 or 0.0 < rate < 1.0:
+        return
+    bad_rate = (m["tp"] + m["fn"]) / n
+    if rate == 0.0:
+        what = (
+            f"approves no applicant of the test split: no PD there is below the threshold "
+            f"{threshold:.4f}. At costs FN {cost_fn:g} / FP {cost_fp:g} an applicant is worth "
+            f"approving only with a PD below about {bayes:.1%}, and at a bad rate of "
+            f"{bad_rate:.1%} the model finds no such applicants"
+        )
+        hint = "lower costs.false_negative or add inputs that separate the risk better"
+    else:
+        what = (
+            f"approves every applicant of the test split: no PD there reaches the threshold "
+            f"{threshold:.4f} (costs FN {cost_fn:g} / FP {cost_fp:g}, bad rate {bad_rate:.1%})"
+        )
+        hint = "raise costs.false_negative if some declines are intended"
+    console.print(f"[yellow]Warning: the policy {what}; {hint}.[/yellow]")
+
+
 def _print_training(result: Any) -> None:
     prov = result.provenance
     table = Table(title="Candidates: CV on train, then the validation set")
@@ -122,6 +149,7 @@ def _print_training(result: Any) -> None:
         f" calibration: {result.calibration.method}; costs FN {pol.cost_fn:g} / FP"
         f" {pol.cost_fp:g}."
     )
+    _one_sided_policy(m, pol.threshold, s["bayes_threshold"], pol.cost_fn, pol.cost_fp)
     console.print(f"  threshold: {plain(prov.threshold)}")
     console.print(f"  calibration: {plain(prov.calibration)}")
     dev = result.development_metrics

@@ -527,11 +527,12 @@ class DecisionLogSource(Source):
                 for rows in result.partitions(self.chunk_rows):
                     cols = list(zip(*rows, strict=True))
                     frame = self._inputs(list(cols[4]))
-                    if first and self._json_field and self._json_field not in frame.columns:
+                    field = self._json_field  # '' too: a name, not a flag
+                    if first and field is not None and field not in frame.columns:
                         raise DataError(
-                            f"cohort column {self._json_field!r} (--by) is neither a decision-log "
+                            f"cohort column {field!r} (--by) is neither a decision-log "
                             f"column ({', '.join(LOG_COLUMNS)}) nor a field of the logged inputs"
-                            f"{_did_you_mean(self._json_field, [*LOG_COLUMNS, *frame.columns])}; "
+                            f"{_did_you_mean(field, [*LOG_COLUMNS, *frame.columns])}; "
                             "use month, week or all"
                         )
                     first = False

@@ -165,7 +165,8 @@ async def summary(
         Query(description="up to this day (YYYY-MM-DD: the whole day) or ISO date-time"),
     ] = None,
     by: Annotated[
-        str, Query(description="cohorts: month, week, all or a column", max_length=128)
+        str,
+        Query(description="cohorts: month, week, all or a column", min_length=1, max_length=128),
     ] = "month",
 ) -> Response:
     state, loaded = admitted.state, admitted.model

@@ -3,9 +3,10 @@
 The application model is generated from the bundle's ``InputSchema`` with
 ``pydantic.create_model``, so the API validates exactly what the model was trained on: numbers
 are finite floats (JSON numbers only, no strings or booleans), categories are the levels seen
-in training, ``null`` is allowed only where training saw missing values, and unknown fields
-are refused. Protected attributes and the id column may be sent (for monitoring) but never
-reach the model. Response models are static.
+in training (as text, or as JSON booleans or integers where the training column held
+booleans or integer codes), ``null`` is allowed only where training saw missing values, and
+unknown fields are refused. Protected attributes and the id column may be sent (for
+monitoring) but never reach the model. Response models are static.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     create_model,
 )
 
@@ -44,18 +46,40 @@ def _range_text(lo: float | None, hi: float | None) -> str:
     return f" Seen in training: {lo:g} to {hi:g}."
 
 
-def _spelling_folder(levels: Iterable[str]) -> Callable[[Any], Any]:
-    """A text's spelling as the level it names by :func:`canonical_key` (else unchanged, so
-    an unknown category is still refused, naming the levels)."""
+def _spelling_folder(
+    levels: Iterable[str], literals: dict[Any, str] | None = None
+) -> Callable[[Any], Any]:
+    """A text's spelling as the level it names by :func:`canonical_key`, and a JSON
+    boolean or integer in ``literals`` as its level (else unchanged, so an unknown category
+    is still refused, naming the levels)."""
     exact = frozenset(levels)
-    by_key = {canonical_key(level): level for level in levels}
+    by_key = {canonical_key(level): level for level in exact}
+    by_literal = literals or {}
 
     def fold(value: Any) -> Any:
-        if isinstance(value, str) and value not in exact:
-            return by_key.get(canonical_key(value), value)
+        if isinstance(value, str):
+            return value if value in exact else by_key.get(canonical_key(value), value)
+        if by_literal and type(value) in (bool, int):  # exactly: True is not the code 1
+            return by_literal.get((type(value), value), value)
         return value
 
     return fold
+
+
+def _json_literals(levels: tuple[str, ...]) -> tuple[dict[Any, str], str | None]:
+    """The JSON values a categorical input also takes, when its training column held
+    booleans or integer codes (levels ``True``/``False``, or ``1``, ``2``, ...), keyed by
+    (type, value), and their JSON type; as the Scorer reads them, by their spelling."""
+    keys = {canonical_key(level): level for level in levels}
+    if levels and set(keys) <= {"true", "false"}:
+        return {(bool, key == "true"): level for key, level in keys.items()}, "boolean"
+    codes = {}
+    for level in levels:
+        text = level.strip()
+        if not text.lstrip("-").isdigit() or str(int(text)) != text:
+            return {}, None
+        codes[(int, int(text))] = level
+    return codes, "integer"
 
 
 def application_model(
@@ -75,9 +99,18 @@ def application_model(
         if spec.kind == "categorical":
             levels = tuple(dict.fromkeys([*(spec.categories or ()), *codes]))
             annotation = Literal.__getitem__(levels) if levels else Annotated[str, Strict()]
-            # the one spelling rule: "RENT", "rent " and "Rent" are the level "Rent"
-            annotation = Annotated[annotation, BeforeValidator(_spelling_folder(levels))]
+            literals, json_type = _json_literals(tuple(spec.categories or ()))
+            # the one spelling rule: "RENT", "rent " and "Rent" are the level "Rent"; a
+            # column of booleans or integer codes also takes them as JSON true / 3
+            annotation = Annotated[annotation, BeforeValidator(_spelling_folder(levels, literals))]
             text = f"Category; one of the {len(levels)} levels seen in training."
+            if json_type is not None:
+                either = [
+                    {"type": "string", "enum": list(levels)},
+                    {"type": json_type, "enum": sorted({v for _, v in literals})},
+                ]
+                annotation = Annotated[annotation, WithJsonSchema({"anyOf": either})]
+                text += f" The JSON {json_type}s of the levels are accepted too."
         elif spec.kind == "date":
             annotation = Annotated[str, Strict(), StringConstraints(max_length=64)]
             text = "ISO 8601 date, e.g. 2024-01-31 (read by derived features)."
