@@ -212,11 +212,13 @@ class RegistryStatus:
 
 
 def freeze_heap() -> None:
-    """Collect what the last swap left (the previous model), then move every object alive
-    (the model, the app, the libraries: a few hundred thousand) out of the garbage
-    collector's generations. They live as long as the process, and a full collection that
-    walks them all stops the service for about 100 ms, a pause some request would wait
-    for. Done once per model, by the served process only."""
+    """Collect the garbage there is, then move every object alive (the model, the app, the
+    libraries: a few hundred thousand) out of the garbage collector's generations. They
+    live as long as the process, and a full collection that walks them all stops the
+    service for about 100 ms, a pause some request would wait for. A model swapped out is
+    still freed by reference counting once its last request ends; anything of it held in
+    reference cycles is collected at the next swap, which unfreezes first. Done once per
+    swap, by the served process only."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
