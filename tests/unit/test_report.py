@@ -190,3 +190,20 @@ def test_real_fairness_and_explanations_show_each_plot_once(trained, tmp_path: P
     assert "&lt;25" not in md  # Markdown is not HTML-escaped
     for name in extra:
         assert md.count(f"{name}.png") == 1, name
+
+
+@pytest.mark.slow
+def test_a_policy_that_approves_nobody_is_a_stated_limitation(
+    context: dict[str, Any], tmp_path: Path
+) -> None:
+    """causaldata's credit_cards (22.7 % bad, weak inputs) at the default costs: every PD is
+    above the 9.1 % break-even, so the cost-optimal policy declines everybody."""
+    for rate, said in ((0.0, "approves no applicant"), (1.0, "approves every applicant")):
+        facts = {**context, "test_metrics": {**context["test_metrics"], "approval_rate": rate}}
+        md = model_card.render_model_card(facts, tmp_path / str(rate))["markdown"]
+        text = md.read_text(encoding="utf-8")
+        limits = text.split("## Intended use and limitations", 1)[1].split("\n## ", 1)[0]
+        assert said in limits
+        assert "Review the costs" in limits
+    md = model_card.render_model_card(context, tmp_path / "as-is")["markdown"]
+    assert "Review the costs" not in md.read_text(encoding="utf-8")

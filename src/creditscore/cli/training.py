@@ -72,9 +72,8 @@ def _one_sided_policy(
     if rate == 0.0:
         what = (
             f"approves no applicant of the test split: no PD there is below the threshold "
-            f"{threshold:.4f}. At costs FN {cost_fn:g} / FP {cost_fp:g} an applicant is worth "
-            f"approving only with a PD below about {bayes:.1%}, and at a bad rate of "
-            f"{bad_rate:.1%} the model finds no such applicants"
+            f"{threshold:.4f} (at costs FN {cost_fn:g} / FP {cost_fp:g} the break-even PD is "
+            f"{bayes:.1%}; the bad rate is {bad_rate:.1%})"
         )
         hint = "lower costs.false_negative or add inputs that separate the risk better"
     else:

@@ -203,6 +203,20 @@ class _Facts:
             "metrics with the interval given. Monitor drift against the stability baseline and "
             "re-validate when the population stability index exceeds 0.25.",
         ]
+        approval = self.c["test_metrics"].get("approval_rate")
+        if approval == 0.0:
+            items.append(
+                "At this threshold the policy approves no applicant of the test split: no PD "
+                f"there is below {p['threshold']:.4f} (the break-even PD at these costs is "
+                f"{p['bayes_threshold']:.1%}). Review the costs (or the inputs) before this "
+                "policy decides anything."
+            )
+        elif approval == 1.0:
+            items.append(
+                "At this threshold the policy approves every applicant of the test split: no "
+                f"PD reaches {p['threshold']:.4f}. Review the costs (or the inputs) before "
+                "this policy decides anything."
+            )
         if d["demo"]:
             items.append(
                 "Demonstration data: the bundled Statlog German Credit data (Hofmann 1994, UCI, "
