@@ -84,3 +84,14 @@ def test_boolean_and_integer_code_categories_take_their_json_values() -> None:
     assert {"type": "boolean", "enum": [False, True]} in props["late"]["anyOf"]
     assert {"type": "integer", "enum": [1, 2, 10]} in props["region"]["anyOf"]
     assert "anyOf" not in props["housing"]
+
+
+def test_only_plain_integers_and_booleans_are_json_literals() -> None:
+    from creditscore.serving.schemas import _json_literals
+
+    assert _json_literals(()) == ({}, None)
+    assert _json_literals(("007", "1")) == ({}, None)  # '007' is a code written as text
+    assert _json_literals(("--1", "2")) == ({}, None)
+    assert _json_literals(("a", "1")) == ({}, None)
+    assert _json_literals(("-3", "4")) == ({(int, -3): "-3", (int, 4): "4"}, "integer")
+    assert _json_literals(("False", "True"))[1] == "boolean"

@@ -11,6 +11,7 @@ monitoring) but never reach the model. Response models are static.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -66,19 +67,23 @@ def _spelling_folder(
     return fold
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _json_literals(levels: tuple[str, ...]) -> tuple[dict[Any, str], str | None]:
     """The JSON values a categorical input also takes, when its training column held
     booleans or integer codes (levels ``True``/``False``, or ``1``, ``2``, ...), keyed by
     (type, value), and their JSON type; as the Scorer reads them, by their spelling."""
+    if not levels:
+        return {}, None
     keys = {canonical_key(level): level for level in levels}
-    if levels and set(keys) <= {"true", "false"}:
+    if set(keys) <= {"true", "false"}:
         return {(bool, key == "true"): level for key, level in keys.items()}, "boolean"
     codes = {}
     for level in levels:
-        text = level.strip()
-        if not text.lstrip("-").isdigit() or str(int(text)) != text:
+        if not _INTEGER.fullmatch(level) or str(int(level)) != level:  # '007' stays text
             return {}, None
-        codes[(int, int(text))] = level
+        codes[(int, int(level))] = level
     return codes, "integer"
 
 
