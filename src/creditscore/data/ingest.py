@@ -550,9 +550,6 @@ def load(config: ProjectConfig) -> Dataset:
 
 
 # ---------------------------------------------------------------------------- helpers
-_fmt = value_text  # a value as a user would recognise it in the file
-
-
 def _row(pos: int | np.integer) -> str:
     """Row number as in the file: 1-based, header not counted."""
     return f"row {int(pos) + 1}"
@@ -755,7 +752,8 @@ def validate(df: pd.DataFrame, config: ProjectConfig) -> Dataset:
             pos = int(np.flatnonzero(bad.to_numpy())[0])
             problems.append(
                 f"date column {spec.date_column!r} has {n_bad} values that are not dates, "
-                f"e.g. {_fmt(raw.iloc[pos])} ({_row(pos)}); fix them or clear data.date_column"
+                f"e.g. {value_text(raw.iloc[pos])} ({_row(pos)}); fix them or clear "
+                "data.date_column"
             )
         n_missing = int(raw.isna().sum())
         if n_missing:
@@ -964,7 +962,7 @@ def _check_derived(
                 pos = int(np.flatnonzero(bad.to_numpy())[0])
                 problems.append(
                     f"{where}: date column {col!r} has {int(bad.sum())} values that are not "
-                    f"ISO dates (YYYY-MM-DD), e.g. {_fmt(df[col].iloc[pos])} ({_row(pos)})"
+                    f"ISO dates (YYYY-MM-DD), e.g. {value_text(df[col].iloc[pos])} ({_row(pos)})"
                 )
             elif col not in date_inputs:
                 date_inputs.append(col)
@@ -986,7 +984,7 @@ def _why_blocked(col: str, config: ProjectConfig) -> str:
 
 def _non_numeric(col: str, s: pd.Series, bad: pd.Series, n_bad: int, *, forced: bool) -> str:
     pos = int(np.flatnonzero(bad.to_numpy())[0])
-    example = f"e.g. {_fmt(s.iloc[pos])} ({_row(pos)})"
+    example = f"e.g. {value_text(s.iloc[pos])} ({_row(pos)})"
     n_present = int(s.notna().sum())
     if forced:
         if n_bad == n_present:
@@ -1107,7 +1105,7 @@ def _check_target(
     where no outcome is recorded), or None with the problems added."""
     counts = _value_counts(target)
     keys = list(dict.fromkeys(label_key(v) for v, _ in counts))  # counts: distinct values
-    shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in counts[:10])
+    shown = ", ".join(f"{value_text(v)} ({n})" for v, n in counts[:10])
     if len(counts) > 10:
         shown += f", ... ({len(counts)} in all)"
     if not counts:
@@ -1117,7 +1115,7 @@ def _check_target(
     for key, absent in (("positive", absent_bad), ("negative", absent_good)):
         if absent:
             problems.append(
-                f"data.{key} {', '.join(map(_fmt, absent))} never occurs in target {name!r}; "
+                f"data.{key} {', '.join(map(value_text, absent))} never occurs in target {name!r}; "
                 f"its values are {shown}; set data.{key} to the value(s) that mark a "
                 + ("bad" if key == "positive" else "good")
             )
@@ -1125,7 +1123,7 @@ def _check_target(
         return None
     if len(keys) == 1:
         problems.append(
-            f"target {name!r} has a single class: every row is {_fmt(counts[0][0])} "
+            f"target {name!r} has a single class: every row is {value_text(counts[0][0])} "
             f"({counts[0][1]} rows); a model needs both goods and bads"
         )
         return None
@@ -1138,8 +1136,8 @@ def _check_target(
         pos = int(np.flatnonzero(unseen)[0])
         problems.append(
             f"target {name!r} has {len(keys)} distinct values: {shown}; besides the bad(s) "
-            f"({outcome.bad_text}) and the good {_fmt(common)} there is the unseen target "
-            f"value {_fmt(target.iloc[pos])} in {_row(pos)}: "
+            f"({outcome.bad_text}) and the good {value_text(common)} there is the unseen target "
+            f"value {value_text(target.iloc[pos])} in {_row(pos)}: "
             "list the values that mark a good under "
             "data.negative (a row whose value is in neither list is left out of training as "
             "indeterminate), or map the target to two values first"
@@ -1176,7 +1174,7 @@ def _check_ids(ids: pd.Series, name: str, problems: list[str]) -> None:
         where = ", ".join(str(int(r) + 1) for r in rows)
         problems.append(
             f"id column {name!r} has {n_values} duplicated values ({int(dup.sum())} rows), "
-            f"e.g. {_fmt(value)} in rows {where}; ids must be unique per application"
+            f"e.g. {value_text(value)} in rows {where}; ids must be unique per application"
         )
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from creditscore.config import ProjectConfig, Scalar
-from creditscore.data.ingest import _fmt, is_categorical_dtype, read_table, to_numeric, validate
+from creditscore.data.ingest import is_categorical_dtype, read_table, to_numeric, validate
 from creditscore.exceptions import ConfigError, DataError
 from creditscore.explain.counterfactual import immutable_reason
 from creditscore.explain.fairness.groups import (
@@ -40,6 +40,7 @@ from creditscore.explain.fairness.protected import (
     protected_by_values,
 )
 from creditscore.explain.fairness.proxies import DEFAULT_MIN_AUC, ProxyReport, proxy_scores
+from creditscore.formatting import value_text
 from creditscore.init.roles import (
     after_the_decision,
     birth_dates,
@@ -235,7 +236,7 @@ def infer_config(
             only = s.dropna().iloc[0]
             missing = f" (and {n_rows - n_present} missing)" if n_present < n_rows else ""
             decisions[col] = ColumnDecision(
-                col, "constant", f"constant: every value is {_fmt(only)}{missing}"
+                col, "constant", f"constant: every value is {value_text(only)}{missing}"
             )
             continue
         found = protected_by_name(col)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from creditscore.data.ingest import (
-    _fmt,
     formatted,
     is_categorical_dtype,
     is_numeric_dtype,
@@ -19,6 +18,7 @@ from creditscore.data.ingest import (
 from creditscore.data.names import tokens
 from creditscore.evaluation.association import column_score, oof_rate, rank_auc
 from creditscore.features.numbers import decimal_separator
+from creditscore.formatting import value_text
 from creditscore.outcome import label_key
 
 __all__ = [
@@ -64,7 +64,7 @@ def leakage_reason(s: pd.Series, y: np.ndarray, bad: str, good: str) -> str | No
             pairs = []
             for value, row in table.iterrows():
                 label = bad if int(row.idxmax()) == 1 else good
-                pairs.append(f"{_fmt(value)} = {label}")
+                pairs.append(f"{value_text(value)} = {label}")
             return "leakage: a relabelling of the target (" + ", ".join(pairs) + ")"
     score, codes = column_score(col, is_numeric_dtype(col))
     if score is None:
@@ -96,7 +96,9 @@ def _groups(s: pd.Series, y: np.ndarray) -> list[tuple[str, int, int]]:
     bads = np.bincount(slot, weights=y, minlength=len(levels) + 1)
     groups = [("it is missing", int(rows[-1]), int(bads[-1]))]
     if len(levels) <= ONE_SIDED_MAX_LEVELS:
-        groups += [(f"it is {_fmt(v)}", int(rows[j]), int(bads[j])) for j, v in enumerate(levels)]
+        groups += [
+            (f"it is {value_text(v)}", int(rows[j]), int(bads[j])) for j, v in enumerate(levels)
+        ]
     return groups
 
 
@@ -159,7 +161,7 @@ def id_reason(s: pd.Series, name: str, n_rows: int, n_unique: int, n_present: in
         values = s.to_numpy(dtype="float64")
         steps = np.diff(values)
         if n_rows > 1 and np.all(steps == 1):
-            return f"id-like: a row number ({_fmt(values[0])}..{_fmt(values[-1])})"
+            return f"id-like: a row number ({value_text(values[0])}..{value_text(values[-1])})"
         if n_rows >= ID_MIN_ROWS or named or np.all(steps > 0) or np.all(steps < 0):
             return "id-like: unique for every row"
     if textual and unique and n_rows > 1 and not _amounts(s):

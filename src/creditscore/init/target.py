@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from creditscore.config import Scalar
-from creditscore.data.ingest import _fmt, delimiter_hint
+from creditscore.data.ingest import delimiter_hint
 from creditscore.data.names import tokens
 from creditscore.exceptions import ConfigError
+from creditscore.formatting import value_text
 from creditscore.outcome import BAD, INDETERMINATE, MISSING, Outcome, label_key, matching_key
 
 __all__ = ["BAD_LABELS", "TargetChoice", "guess_target", "resolve_target"]
@@ -168,7 +169,7 @@ def _inferred_bad(target: str, keys: list[str], shown: str) -> tuple[str, list[s
         words = set(tokens(target))
         if words & _GOOD_NAME_WORDS and not words & _BAD_NAME_WORDS:
             said = sorted(words & _GOOD_NAME_WORDS)[0]
-            yes, no = (_fmt(k) if not k.isdigit() else k for k in pair)
+            yes, no = (value_text(k) if not k.isdigit() else k for k in pair)
             return pair[1], [
                 f"bad = {no}: the target's name ({said!r}) says that {yes} is a good; if "
                 f"{yes} marks a bad, run init again with --positive {yes}"
@@ -199,7 +200,7 @@ def resolve_target(
         old = by_key.get(key)
         by_key[key] = (old[0] if old else value, (old[1] if old else 0) + int(n))
     keys = list(by_key)
-    shown = ", ".join(f"{_fmt(v)} ({n})" for v, n in list(by_key.values())[:10])
+    shown = ", ".join(f"{value_text(v)} ({n})" for v, n in list(by_key.values())[:10])
     if len(keys) > 10:
         shown += f", ... ({len(keys)} in all)"
     if len(keys) < 2:
@@ -237,14 +238,14 @@ def resolve_target(
         positive=bad_values[0] if len(bad_values) == 1 else bad_values,
         negative=good_values,
         y=y,
-        counts={_fmt(by_key[k][0]): by_key[k][1] for k in keys},
+        counts={value_text(by_key[k][0]): by_key[k][1] for k in keys},
         notes=notes,
     )
     left_out = [k for k in keys if k not in bad_keys and k not in good_keys]
     if left_out:
         choice.notes.append(
             f"{choice.n_indeterminate:,} rows are indeterminate, neither bad nor good ("
-            + ", ".join(_fmt(by_key[k][0]) for k in left_out)
+            + ", ".join(value_text(by_key[k][0]) for k in left_out)
             + "): train leaves them out"
         )
     n_empty = int((y == MISSING).sum())
@@ -255,13 +256,13 @@ def resolve_target(
     rate = choice.n_bads / max(1, choice.n_known)
     if rate > 0.5:
         flip = (
-            f"run init again with --positive {_fmt(by_key[good_keys[0]][0])}"
+            f"run init again with --positive {value_text(by_key[good_keys[0]][0])}"
             if len(keys) == 2
             else "check --positive and --negative"
         )
         choice.notes.append(
             f"bads are {100 * rate:.1f} % of the rows with an outcome, more than a lender "
-            f"usually sees; if {_fmt(bad_values[0])} marks a good, {flip}"
+            f"usually sees; if {value_text(bad_values[0])} marks a good, {flip}"
         )
     return choice
 
@@ -270,7 +271,8 @@ def _key_of(value: Scalar, keys: list[str], target: str, option: str, shown: str
     found = matching_key(value, keys)
     if found is None:
         raise ConfigError(
-            f"{option} {_fmt(value)} is not a value of target {target!r}; its values are {shown}"
+            f"{option} {value_text(value)} is not a value of target {target!r}; its values are "
+            f"{shown}"
         )
     return found
 

@@ -24,7 +24,6 @@ import pandas as pd
 
 from creditscore.config import Scalar
 from creditscore.data.ingest import (
-    _fmt,
     is_categorical_dtype,
     is_numeric_dtype,
     to_numeric,
@@ -32,6 +31,7 @@ from creditscore.data.ingest import (
 )
 from creditscore.features.numbers import decimal_separator, formatted_examples
 from creditscore.features.spelling import canonical_key, canonical_spellings
+from creditscore.formatting import value_text
 
 __all__ = ["SpecialCodes", "TypeDecision", "column_type", "numeric_sentinels"]
 
@@ -116,12 +116,12 @@ def _sentinel_codes(values: np.ndarray) -> SpecialCodes | None:
         return None
     codes = [v for v, _ in found]
     rest = values[np.isfinite(values) & ~np.isin(values, codes)]
-    shown = ", ".join(_fmt(v) for v in codes)
+    shown = ", ".join(value_text(v) for v in codes)
     return SpecialCodes(
         tuple(_number(v) for v in codes),
         sum(n for _, n in found),
         f"{shown} {'lies' if len(codes) == 1 else 'lie'} apart from the other values "
-        f"({_fmt(rest.min())} to {_fmt(rest.max())})",
+        f"({value_text(rest.min())} to {value_text(rest.max())})",
     )
 
 
@@ -151,7 +151,8 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
         reason = f"numeric, {n_unique:,} distinct values{missing}"
         if special:
             reason += (
-                f"; special codes {', '.join(_fmt(c) for c in special.codes)} ({special.rows} rows)"
+                f"; special codes {', '.join(value_text(c) for c in special.codes)} "
+                f"({special.rows} rows)"
             )
         return TypeDecision("numeric", reason, special)
     if not is_categorical_dtype(s):
@@ -170,7 +171,7 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
             if sentinels:
                 codes += list(sentinels.codes)
             rows = n_bad + (sentinels.rows if sentinels else 0)
-            shown = ", ".join(repr(c) if isinstance(c, str) else _fmt(c) for c in codes)
+            shown = ", ".join(repr(c) if isinstance(c, str) else value_text(c) for c in codes)
             special = SpecialCodes(
                 tuple(codes),
                 rows,
@@ -187,7 +188,7 @@ def column_type(s: pd.Series, max_categories: int = 200) -> TypeDecision:
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         return TypeDecision(
             None,
-            f"mostly numbers, but {len(tokens)} distinct texts, e.g. {_fmt(s.iloc[pos])} "
+            f"mostly numbers, but {len(tokens)} distinct texts, e.g. {value_text(s.iloc[pos])} "
             f"(row {pos + 1}); clean them, then list the column under data.numeric",
             refused="unusable",
         )

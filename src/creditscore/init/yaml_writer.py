@@ -21,7 +21,7 @@ from creditscore.config import (
     ScoringConfig,
     SplitConfig,
 )
-from creditscore.data.ingest import _fmt
+from creditscore.formatting import value_text
 from creditscore.init.project import Inference
 from creditscore.outcome import Outcome
 
@@ -112,12 +112,12 @@ def _outcome_lines(inf: Inference) -> list[str]:
         return [
             _line(
                 f"  positive: {_y(bad[0])}",
-                f"the value that marks a bad (default); the other is {_fmt(inf.negative[0])}",
+                f"the value that marks a bad (default); the other is {value_text(inf.negative[0])}",
             )
         ]
 
     def listed(key: str, values: list[Scalar], why: str) -> list[str]:
-        rows = [(v, f"{inf.target_counts.get(_fmt(v), 0):,} rows") for v in values]
+        rows = [(v, f"{inf.target_counts.get(value_text(v), 0):,} rows") for v in values]
         return [_line(f"  {key}:", why)] + [_line(f"    - {_y(v)}", n) for v, n in rows]
 
     out = listed("positive", bad, "the values that mark a bad (default)")
@@ -127,7 +127,7 @@ def _outcome_lines(inf: Inference) -> list[str]:
         "the values that mark a good; a value in neither list is indeterminate: train leaves "
         "its rows out",
     )
-    chosen = {_fmt(v) for v in [*bad, *inf.negative]}
+    chosen = {value_text(v) for v in [*bad, *inf.negative]}
     left = [(k, n) for k, n in inf.target_counts.items() if k not in chosen]
     if left:
         out.append("  # indeterminate, left out: " + ", ".join(f"{k} ({n:,})" for k, n in left))
