@@ -62,27 +62,22 @@ def train_with_progress(cfg: Any) -> Any:
 def _one_sided_policy(
     m: dict[str, Any], threshold: float, bayes: float, cost_fn: float, cost_fp: float
 ) -> None:
-    """Say so when the policy approves nobody (or everybody) on the test split: the
-    cost-optimal cut can lie beyond every PD the model gives, which is rarely intended."""
-    rate = m.get("approval_rate")
+    """Warn when the policy approves nobody (or everybody) on the test split."""
+    from creditscore.evaluation.threshold import one_sided
+
+    what = one_sided(m.get("approval_rate"), threshold, bayes, cost_fn, cost_fp)
     n = m["tn"] + m["fp"] + m["fn"] + m["tp"]
-    if rate is None or n == 0 or 0.0 < rate < 1.0:
+    if what is None or n == 0:
         return
     bad_rate = (m["tp"] + m["fn"]) / n
-    if rate == 0.0:
-        what = (
-            f"approves no applicant of the test split: no PD there is below the threshold "
-            f"{threshold:.4f} (at costs FN {cost_fn:g} / FP {cost_fp:g} the break-even PD is "
-            f"{bayes:.1%}; the bad rate is {bad_rate:.1%})"
-        )
-        hint = "lower costs.false_negative or add inputs that separate the risk better"
-    else:
-        what = (
-            f"approves every applicant of the test split: no PD there reaches the threshold "
-            f"{threshold:.4f} (costs FN {cost_fn:g} / FP {cost_fp:g}, bad rate {bad_rate:.1%})"
-        )
-        hint = "raise costs.false_negative if some declines are intended"
-    console.print(f"[yellow]Warning: the policy {what}; {hint}.[/yellow]")
+    hint = (
+        "lower costs.false_negative or add inputs that separate the risk better"
+        if m["approval_rate"] == 0.0
+        else "raise costs.false_negative if some declines are intended"
+    )
+    console.print(
+        f"[yellow]Warning: the policy {what}; the bad rate is {bad_rate:.1%}; {hint}.[/yellow]"
+    )
 
 
 def _print_training(result: Any) -> None:

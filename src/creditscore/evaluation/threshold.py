@@ -13,7 +13,7 @@ from creditscore.config import CostConfig, PolicyConfig
 from creditscore.evaluation.metrics import check_labels_and_pd, cost_curve
 from creditscore.policy import DecisionPolicy, bayes
 
-__all__ = ["fit_policy", "optimal_threshold"]
+__all__ = ["fit_policy", "one_sided", "optimal_threshold"]
 
 
 def optimal_threshold(y: ArrayLike, p: ArrayLike, costs: CostConfig) -> float:
@@ -44,3 +44,25 @@ def fit_policy(
     Fit on held-out, calibrated PDs: the threshold is only as good as the calibration.
     """
     return DecisionPolicy.from_config(optimal_threshold(y, p, costs), policy, costs)
+
+
+def one_sided(
+    approval_rate: float | None, threshold: float, bayes_threshold: float, cost_fn: float,
+    cost_fp: float,
+) -> str | None:  # fmt: skip
+    """What a policy that approves nobody (or everybody) on the test split does, as the
+    rest of a sentence beginning "the policy", else None: the cost-optimal cut can lie
+    beyond every PD the model gives, which is rarely intended. ``train`` warns with it and
+    the model card states it as a limitation."""
+    costs = f"costs FN {cost_fn:g} / FP {cost_fp:g}"
+    if approval_rate == 0.0:
+        return (
+            f"approves no applicant of the test split: no PD there is below the threshold "
+            f"{threshold:.4f} (at {costs} the break-even PD is {bayes_threshold:.1%})"
+        )
+    if approval_rate == 1.0:
+        return (
+            f"approves every applicant of the test split: no PD there reaches the threshold "
+            f"{threshold:.4f} ({costs})"
+        )
+    return None

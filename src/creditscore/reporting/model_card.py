@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from creditscore.evaluation.card import CONTEXT_FILE, TOP_FEATURES, card_context
 from creditscore.evaluation.plots import PLOT_NAMES
+from creditscore.evaluation.threshold import one_sided
 from creditscore.formatting import fmt, pct
 from creditscore.outcome import NO_OUTCOME
 from creditscore.reporting import html, markdown
@@ -203,18 +204,14 @@ class _Facts:
             "metrics with the interval given. Monitor drift against the stability baseline and "
             "re-validate when the population stability index exceeds 0.25.",
         ]
-        approval = self.c["test_metrics"].get("approval_rate")
-        if approval == 0.0:
+        costs = p["costs"]
+        what = one_sided(
+            self.c["test_metrics"].get("approval_rate"), p["threshold"], p["bayes_threshold"],
+            costs["false_negative"], costs["false_positive"],
+        )  # fmt: skip
+        if what is not None:
             items.append(
-                "At this threshold the policy approves no applicant of the test split: no PD "
-                f"there is below {p['threshold']:.4f} (the break-even PD at these costs is "
-                f"{p['bayes_threshold']:.1%}). Review the costs (or the inputs) before this "
-                "policy decides anything."
-            )
-        elif approval == 1.0:
-            items.append(
-                "At this threshold the policy approves every applicant of the test split: no "
-                f"PD reaches {p['threshold']:.4f}. Review the costs (or the inputs) before "
+                f"At this threshold the policy {what}. Review the costs (or the inputs) before "
                 "this policy decides anything."
             )
         if d["demo"]:
