@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from creditscore.compiled import (
     CompiledModel,
@@ -45,6 +47,7 @@ from creditscore.data.profile import FeatureProfile, Profile
 from creditscore.data.schema import FieldSpec, InputSchema
 from creditscore.exceptions import ScoringInputError
 from creditscore.features.spelling import canonical_key
+from creditscore.reason_texts import format_number, number_texts, slot_column, texts
 
 if TYPE_CHECKING:
     from creditscore.bundle import ModelBundle
@@ -156,13 +159,6 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(x) else x
 
 
-@functools.lru_cache(maxsize=65_536)
-def _format_number(x: float, integer: bool) -> str:
-    if integer or float(x).is_integer():
-        return f"{round(x):,}".replace(",", " ") if abs(x) >= 10_000 else str(round(x))
-    return f"{x:.4g}"
-
-
 def reason_code_id(feature: str, spec: FieldSpec, value: Any, typical: Any) -> str:
     """``RC_<FEATURE>_<VALUE BIN>``: the level for categories; HIGH / LOW (against the typical
     training value) or MISSING for numbers. Stable across applicants and model versions."""
@@ -189,11 +185,11 @@ def _sentence(
         shown, compare = str(value), ""
     else:
         x, t = _number(value), _number(typical)
-        shown = str(value) if x is None else _format_number(x, spec.integer)
+        shown = str(value) if x is None else format_number(x, spec.integer)
         compare = ""
         if x is not None and t is not None and x != t:
             word = "above" if x > t else "below"
-            compare = f" ({word} the typical {_format_number(t, spec.integer)})"
+            compare = f" ({word} the typical {format_number(t, spec.integer)})"
     template = reasons.get(feature, "")
     if "{value}" in template:
         try:
@@ -325,11 +321,11 @@ class _Pieces:
                 template = ""
         if "{value}" not in template:
             pre = f"{feature_label(name, self.reasons)}: "
-            shown_t = _format_number(t, spec.integer) if t is not None else ""
+            shown_t = format_number(t, spec.integer) if t is not None else ""
             post = ["", "", f" (above the typical {shown_t})", f" (below the typical {shown_t})"]
         for x in (1.0, 2.5, -3.0, 12345.0, *(() if t is None else (t, t + 1.0, t - 1.0))):
             state = self.state(x)
-            text = pre + _format_number(x, spec.integer) + post[state]
+            text = pre + format_number(x, spec.integer) + post[state]
             if text != _sentence(name, spec, x, self.typical, self.reasons):
                 return None, None
         return pre, post
@@ -354,18 +350,21 @@ class _Pieces:
                     self.name, self.spec, x, self.typical, self.reasons
                 )
             assert self.post is not None
-            return self.codes[state], self.pre + _format_number(x, self.spec.integer) + (
+            return self.codes[state], self.pre + format_number(x, self.spec.integer) + (
                 self.post[state]
             )
         i = self.level(value)
         return self.level_codes[i], self.level_texts[i]
 
-    def many_numbers(self, x: np.ndarray) -> tuple[list[str], list[str]]:
-        """:meth:`one` of each float in ``x`` (a numeric feature's distinct values), as
-        (codes, texts), with the states found by numpy and the number formatted once."""
-        if self.pre is None:
-            pairs = [self.one(v) for v in x.tolist()]
-            return [c for c, _ in pairs], [t for _, t in pairs]
+    def many_numbers(self, x: np.ndarray) -> tuple[tuple[list[str], np.ndarray], pa.Array]:
+        """:meth:`one` of each float in ``x`` (validated numbers, NaN for missing): the
+        codes as (distinct codes, index per value) and the texts as an Arrow array, with
+        the states found by numpy and the numbers written by :func:`number_texts`."""
+        if self.pre is None:  # a template that shows the value twice: value by value
+            uniq, inverse = np.unique(x, return_inverse=True)  # NaNs last, once
+            pairs = [self.one(v) for v in uniq.tolist()]
+            text = pa.array([t for _, t in pairs], pa.large_string())
+            return _distinct_ids([c for c, _ in pairs], inverse), pc.take(text, inverse)
         t = self.t
         missing = np.isnan(x)
         if t is None:
@@ -373,15 +372,13 @@ class _Pieces:
         else:
             state = np.where(x == t, _TYPICAL, np.where(x > t, _HIGH, _LOW))
         state[missing] = _MISSING
-        states = state.tolist()
-        codes = [self.codes[s] for s in states]
-        pre, post, integer = self.pre, self.post, self.spec.integer
-        assert post is not None
-        texts = [
-            self.missing_text if s == _MISSING else pre + _format_number(v, integer) + post[s]
-            for v, s in zip(x.tolist(), states, strict=True)
-        ]
-        return codes, texts
+        assert self.post is not None
+        shown = texts(self.pre, number_texts(np.where(missing, 0.0, x), self.spec.integer),
+                      self.post, state)  # fmt: skip
+        if missing.any():
+            shown = pc.if_else(pa.array(missing), self.missing_text, shown)
+        used = np.unique(state)
+        return ([self.codes[u] for u in used.tolist()], np.searchsorted(used, state)), shown
 
     def level(self, value: Any) -> int:
         """Index of a category value in ``levels`` (another spelling of a level is that
@@ -687,8 +684,9 @@ class Explainer:
         *,
         contributions: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        """Reason codes of a raw frame as columns, ``reason_{i}_code``, ``_feature``,
-        ``_text`` (pandas Categoricals) and ``_contribution`` (float), for ``i`` in 1..k;
+        """Reason codes of a raw frame as columns, ``reason_{i}_code`` and ``_feature``
+        (pandas Categoricals), ``_text`` (pandas strings, in Arrow) and ``_contribution``
+        (float), for ``i`` in 1..k;
         only the rows in ``rows`` (positions; default all) are explained, the others and
         the unused slots are empty (missing / NaN). The same codes and texts as
         :meth:`reasons_for_values` on each row, without a Python loop per row.
@@ -715,9 +713,8 @@ class Explainer:
             feat = np.full(n, -1, dtype=np.int64)
             contribution = np.full(n, np.nan)
             code_ids = np.full(n, -1, dtype=np.int64)
-            text_ids = np.full(n, -1, dtype=np.int64)
             code_cats: dict[str, int] = {}
-            text_cats: dict[str, int] = {}
+            text_parts: list[tuple[np.ndarray, pa.Array]] = []
             if m and self._eligible and slot < order.shape[1]:
                 e_all = order[:, slot]
                 feat[picked] = e_all
@@ -725,13 +722,13 @@ class Explainer:
                     sel = np.flatnonzero(e_all == e)
                     target = picked[sel]
                     contribution[target] = C[sel, self._eligible_idx[e]]
-                    codes, texts = values.pieces(int(e), sel)
+                    codes, shown = values.pieces(int(e), sel)
                     code_ids[target] = _intern(codes, code_cats)
-                    text_ids[target] = _intern(texts, text_cats)
+                    text_parts.append((target, shown))
             name = f"reason_{slot + 1}"
             columns[f"{name}_code"] = pd.Categorical.from_codes(code_ids, list(code_cats))
             columns[f"{name}_feature"] = pd.Categorical.from_codes(feat, feature_cats)
-            columns[f"{name}_text"] = pd.Categorical.from_codes(text_ids, list(text_cats))
+            columns[f"{name}_text"] = slot_column(n, text_parts)
             columns[f"{name}_contribution"] = contribution
         return columns
 
@@ -785,28 +782,21 @@ class _Values:
             return str(self.frame.frame[f].iloc[i])
         return pieces.levels[j]
 
-    def pieces(self, e: int, rows: np.ndarray) -> tuple[tuple[list[str], np.ndarray], ...]:
-        """(codes, texts) of ``rows`` for feature ``e``, each as (distinct strings, inverse)."""
+    def pieces(self, e: int, rows: np.ndarray) -> tuple[tuple[list[str], np.ndarray], pa.Array]:
+        """The codes of ``rows`` for feature ``e`` as (distinct codes, index per row), and
+        their texts as an Arrow array (one per row)."""
         pieces = self.ex._pieces[e]
         if not pieces.numeric:
             lv = self.levels(e)[rows]
             if (lv < 0).any():  # beyond the cache: row by row
                 pairs = [pieces.one(self.value(int(r), e, pieces.name)) for r in rows]
-                return _distinct([c for c, _ in pairs]), _distinct([t for _, t in pairs])
+                codes = _distinct_ids([c for c, _ in pairs], np.arange(len(pairs)))
+                return codes, pa.array([t for _, t in pairs], pa.large_string())
             uniq, inverse = np.unique(lv, return_inverse=True)
-            return (
-                ([pieces.level_codes[j] for j in uniq.tolist()], inverse),
-                ([pieces.level_texts[j] for j in uniq.tolist()], inverse),
-            )
-        x = self._numbers(e)[rows]
-        uniq, inverse = np.unique(x, return_inverse=True)  # NaNs last, once (numpy >= 2)
-        codes, texts = pieces.many_numbers(uniq)
-        return _distinct_ids(codes, inverse), _distinct_ids(texts, inverse)
-
-
-def _distinct(strings: list[str]) -> tuple[list[str], np.ndarray]:
-    uniq, inverse = np.unique(np.asarray(strings, dtype=object), return_inverse=True)
-    return [str(s) for s in uniq], inverse
+            chosen = uniq.tolist()
+            shown = pa.array([pieces.level_texts[j] for j in chosen], pa.large_string())
+            return ([pieces.level_codes[j] for j in chosen], inverse), pc.take(shown, inverse)
+        return pieces.many_numbers(self._numbers(e)[rows])
 
 
 def _distinct_ids(strings: list[str], inverse: np.ndarray) -> tuple[list[str], np.ndarray]:
