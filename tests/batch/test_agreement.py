@@ -160,3 +160,25 @@ def test_spark_engine_reads_csv_and_folders_as_pandas_does(
         pd.testing.assert_frame_equal(*rejects)
         expected = [11, 21, 4_001, 6_000] if id_column else [1_501]
         assert rejects[0]["row"].tolist() == expected
+
+
+@pytest.mark.spark
+@needs_spark
+def test_spark_engine_reads_headers_by_their_words_as_pandas_does(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    frame = portfolio(1_500, seed=8).drop(columns=[ID])
+    loud = frame.rename(columns={c: c.upper().replace("_", " ") for c in frame.columns})
+    csv = tmp_path / "loud.csv"
+    loud.to_csv(csv, index=False)
+    parquet = write_parquet(loud, tmp_path / "loud.parquet", 500)
+    for src in (csv, parquet):
+        outs = {}
+        for engine in ("pandas", "spark"):
+            out = tmp_path / f"{src.suffix[1:]}-{engine}.parquet"
+            run = score_file(
+                src, out, model=bundle_path, engine=engine, reasons=1, record=False
+            )
+            assert run.renamed["credit_amount"] == "CREDIT AMOUNT"
+            outs[engine] = pd.read_parquet(out).sort_values("row").reset_index(drop=True)
+        pd.testing.assert_frame_equal(outs["pandas"], outs["spark"])

@@ -385,3 +385,49 @@ def test_parquet_output_reads_back_as_plain_columns(model: BatchModel, tmp_path:
         assert paged["risk_band"]
         assert paged["decision"]
         assert paged["score"]
+
+
+def shouted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the headers another system would export: CREDIT AMOUNT, ..."""
+    return frame.rename(columns={c: c.upper().replace("_", " ") for c in frame.columns})
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_headers_that_differ_in_case_and_punctuation_are_read_by_their_words(
+    model: BatchModel, tmp_path: Path, kind: str
+) -> None:
+    frame = portfolio(2_000, seed=9).drop(columns=[ID])
+    plain_src = write_parquet(frame, tmp_path / "plain.parquet", 500)
+    want = pd.read_parquet(
+        score_file(plain_src, tmp_path / "want.parquet", model=model, reasons=2, record=False)
+        .output_path
+    )
+    loud = shouted(frame).rename(columns={"DURATION IN MONTH": "durationInMonth"})
+    if kind == "csv":
+        src = tmp_path / "loud.csv"
+        loud.to_csv(src, index=False)
+    else:
+        src = write_parquet(loud, tmp_path / "loud.parquet", 500)
+    run = score_file(src, tmp_path / "got.parquet", model=model, reasons=2, record=False)
+    assert run.renamed["credit_amount"] == "CREDIT AMOUNT"
+    assert run.renamed["duration_in_month"] == "durationInMonth"
+    assert run.tally.rejected == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(run.output_path), want)
+
+
+def test_headers_are_not_guessed_when_two_share_the_words(
+    model: BatchModel, tmp_path: Path
+) -> None:
+    frame = shouted(portfolio(200, seed=3))
+    frame["Credit-Amount"] = frame["CREDIT AMOUNT"]
+    src = write_parquet(frame, tmp_path / "twice.parquet")
+    with pytest.raises(DataError, match="no column 'credit_amount'"):
+        score_file(src, tmp_path / "out.parquet", model=model, record=False)
+
+
+def test_a_frame_s_headers_are_read_by_their_words_too(model: BatchModel) -> None:
+    frame = portfolio(300, seed=5).drop(columns=[ID])
+    want = score_frame(frame, model=model, reasons=1)
+    got = score_frame(shouted(frame), model=model, reasons=1)
+    assert got.renamed["purpose"] == "PURPOSE"
+    pd.testing.assert_frame_equal(got.scored, want.scored)

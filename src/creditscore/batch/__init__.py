@@ -29,6 +29,7 @@ from creditscore.batch.model import BatchModel, ModelRef, load_model
 from creditscore.batch.result import FrameResult, ScoringOptions, ScoringRun, Tally
 from creditscore.batch.validation import RowProblem, RowValidator
 from creditscore.bundle import ModelBundle
+from creditscore.data.names import same_words
 from creditscore.exceptions import DataError
 
 __all__ = [
@@ -70,6 +71,10 @@ def score_frame(
 
     check_options(options)
     columns = needed_columns(loaded, options)
+    renamed = same_words(columns, list(frame.columns), loaded.bundle.schema.names)
+    if renamed:  # as score_file reads a file: CREDIT AMOUNT for credit_amount
+        back = {source: name for name, source in renamed.items()}
+        frame = frame[[renamed.get(c, c) for c in columns]].rename(columns=back)
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise DataError(f"the frame has no column {absent[0]!r} (needed: {columns})")
@@ -106,7 +111,7 @@ def score_frame(
     if not options.id_column:
         out = out.drop(columns=["row"])
     refused = pa.concat_tables(rejects).to_pandas().drop(columns=["file"])
-    return FrameResult(out, refused, tally)
+    return FrameResult(out, refused, tally, renamed)
 
 
 def __getattr__(name: str) -> object:

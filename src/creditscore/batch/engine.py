@@ -242,7 +242,8 @@ def open_input(
     for name in options.keep:
         roles.setdefault(name, "--keep")
     categories = [f.name for f in model.bundle.schema.fields if f.kind == "categorical"]
-    stream.select(needed_columns(model, options), roles, dictionary=categories)
+    inputs = model.bundle.schema.names
+    stream.select(needed_columns(model, options), roles, dictionary=categories, by_words=inputs)
     return stream, options
 
 
@@ -454,6 +455,7 @@ def _score_pandas(
         finished_at=finished,
         seconds=time.perf_counter() - run.started,
         resumed=staging.resumed,
+        renamed=dict(stream.renamed),
     )
     return _record_end(result, recorder)
 

@@ -109,6 +109,9 @@ class ScoringRun:
     resumed: bool = False
     recorded: bool = False  # the run record reached the database
     record_error: str | None = None
+    #: model input -> the input's column read for it, where the names differ only in
+    #: case, punctuation or camel case (``CREDIT AMOUNT`` for ``credit_amount``)
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
@@ -122,3 +125,5 @@ class FrameResult:
     scored: pd.DataFrame
     rejects: pd.DataFrame
     tally: Tally
+    #: model input -> the frame's column read for it (as :attr:`ScoringRun.renamed`)
+    renamed: dict[str, str] = field(default_factory=dict)

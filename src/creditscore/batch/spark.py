@@ -237,8 +237,10 @@ def _read(spark: Any, stream: Any) -> Any:
     from pyspark.sql.types import StringType, StructField, StructType
 
     path = str(stream.path.resolve())
+    # a CSV is read with the stream's schema, names already as selected; Parquet with its own
     columns = [F.col(f"`{c}`") for c in stream.columns]
     if stream.kind == "parquet":
+        columns = [F.col(f"`{stream.source(c)}`").alias(c) for c in stream.columns]
         df = spark.read.parquet(path)
         extra = [
             F.col("_metadata.file_path").alias(_FILE),
@@ -381,6 +383,7 @@ def score_file_spark(
         started_at=started_at,
         finished_at=datetime.now(UTC).isoformat(),
         seconds=time.perf_counter() - began,
+        renamed=dict(stream.renamed),
     )
     return _record_end(result, recorder)
 

@@ -101,6 +101,11 @@ def _summary(run: Any) -> None:
     table.add_row("mean PD", fmt(t.mean_pd, 4))
     rate = f" ({run.rows_per_second:,.0f} rows/s)" if run.seconds > 0 else ""
     table.add_row("seconds", f"{run.seconds:,.1f}{rate}")
+    if run.renamed:
+        read_as = [f"{source!r} as {name}" for name, source in run.renamed.items()]
+        more = f" and {len(read_as) - 5} more" if len(read_as) > 5 else ""
+        shown = ", ".join(read_as[:5]) + more
+        table.add_row("read by name", plain(shown))
     table.add_row("model", plain(f"{run.model_name} {run.model_version} ({run.model_source})"))
     table.add_row("output", plain(run.output_path))
     table.add_row("rejects", plain(run.rejects_path))

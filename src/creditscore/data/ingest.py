@@ -19,7 +19,7 @@ import contextlib
 import csv
 import difflib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from creditscore.data.names import same_words
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.features.numbers import formatted_examples, parse_numbers
 from creditscore.formatting import value_text
@@ -273,6 +274,8 @@ class TableStream:
         self.schema = self._schema(pq)
         self.columns: list[str] = list(self.schema.names)
         self.dictionary: list[str] = []
+        self.renamed: dict[str, str] = {}  # selected column -> the input's name for it
+        self._sources: dict[str, str] = {}
         if columns is not None:
             self.select(columns)
         self.text = self.kind == "csv"
@@ -285,13 +288,24 @@ class TableStream:
         roles: dict[str, str] | None = None,
         *,
         dictionary: Sequence[str] = (),
+        by_words: Collection[str] = (),
     ) -> None:
         """Read only ``columns``; a missing one is a :class:`DataError` naming it (and
-        its role, e.g. "a model input", from ``roles``) with the closest names. Parquet
-        text columns in ``dictionary`` are read dictionary-encoded (few distinct values:
-        categories), which saves building a string per row."""
+        its role, e.g. "a model input", from ``roles``) with the closest names. A column of
+        ``by_words`` missing under its own name is read from the one input column with the
+        same words (``CREDIT AMOUNT`` or ``creditAmount`` for ``credit_amount``: case,
+        punctuation and camel case do not matter) and renamed; ``renamed`` lists them.
+        Parquet text columns in ``dictionary`` are read dictionary-encoded (few distinct
+        values: categories), which saves building a string per row."""
         names = self.schema.names
-        absent = [c for c in columns if c not in set(names)]
+        wanted = list(dict.fromkeys(columns))
+        self.renamed = same_words(wanted, names, by_words)
+        self._sources = dict(self.renamed)
+        if self.renamed:
+            back = {name: model for model, name in self.renamed.items()}
+            self.schema = _renamed_schema(self.schema, back)
+            names = self.schema.names
+        absent = [c for c in wanted if c not in set(names)]
         if absent:
             role = (roles or {}).get(absent[0])
             more = f" (also missing: {absent[1:6]})" if len(absent) > 1 else ""
@@ -300,8 +314,19 @@ class TableStream:
                 + (f" ({role})" if role else "")
                 + f"{_close(absent[0], names)}{more}"
             )
-        self.columns = list(dict.fromkeys(columns))
+        self.columns = wanted
         self.dictionary = [c for c in dictionary if c in self.columns]
+
+    def source(self, column: str) -> str:
+        """The input's own name of ``column`` (other than ``column`` when read by words)."""
+        return self._sources.get(column, column)
+
+    def _as_selected(self, batch: Any) -> Any:
+        """A batch read under the input's names, with the selected names."""
+        if not self._sources:
+            return batch
+        back = {name: model for model, name in self._sources.items()}
+        return batch.rename_columns([back.get(n, n) for n in batch.schema.names])
 
     # ------------------------------------------------------------------ metadata
     def _parquet_part(self, path: Path, name: str) -> TablePart:
@@ -392,7 +417,9 @@ class TableStream:
             # pre_buffer=False: pre-buffering keeps every row group's column chunks read so
             # far in memory until the reader ends (memory grew with the file's size)
             pf = pq.ParquetFile(
-                part.path, read_dictionary=self.dictionary or None, pre_buffer=False
+                part.path,
+                read_dictionary=[self.source(c) for c in self.dictionary] or None,
+                pre_buffer=False,
             )
             groups, start = [], 0
             for i in range(pf.metadata.num_row_groups):
@@ -406,8 +433,11 @@ class TableStream:
                 return
             try:
                 for batch in pf.iter_batches(
-                    batch_size=self.chunk_rows, row_groups=groups, columns=self.columns
+                    batch_size=self.chunk_rows,
+                    row_groups=groups,
+                    columns=[self.source(c) for c in self.columns],
                 ):
+                    batch = self._as_selected(batch)
                     if row + batch.num_rows <= skip:
                         row += batch.num_rows
                         continue
@@ -418,7 +448,7 @@ class TableStream:
             except OSError as exc:
                 raise self._read_error(part.path, exc) from None
             return
-        with self._open_csv(part.path, self.columns) as (reader, raw):
+        with self._open_csv(part.path, [self.source(c) for c in self.columns]) as (reader, raw):
             row = 0
             while True:
                 try:
@@ -428,6 +458,7 @@ class TableStream:
                 except Exception as exc:  # a malformed line: pyarrow names it
                     raise self._read_error(part.path, exc) from None
                 self._position = raw.tell()
+                batch = self._as_selected(batch)
                 if row + batch.num_rows <= skip:
                     row += batch.num_rows
                     continue
@@ -553,6 +584,12 @@ def load(config: ProjectConfig) -> Dataset:
 def _row(pos: int | np.integer) -> str:
     """Row number as in the file: 1-based, header not counted."""
     return f"row {int(pos) + 1}"
+
+
+def _renamed_schema(schema: Any, back: dict[str, str]) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([f.with_name(back.get(f.name, f.name)) for f in schema])
 
 
 def _close(name: str, columns: Sequence[str]) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Sequence
+from typing import Any
 
-__all__ = ["AFFIXES", "PERSONS", "fold", "person", "tokens", "without_affixes"]
+__all__ = ["AFFIXES", "PERSONS", "fold", "person", "same_words", "tokens", "without_affixes"]
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _GERMAN = str.maketrans(
@@ -50,6 +52,28 @@ def tokens(name: str) -> list[str]:
     out: list[str] = []
     for part in re.split(r"[^0-9A-Za-z]+", fold(name)):
         out.extend(m.lower() for m in _CAMEL.findall(part))
+    return out
+
+
+def same_words(
+    wanted: Sequence[Any], names: Sequence[Any], only: Collection[Any]
+) -> dict[Any, Any]:
+    """Wanted column -> the one column of ``names`` with the same words, for the columns
+    of ``only`` missing from ``names`` under their own name: ``CREDIT AMOUNT``,
+    ``Credit-Amount`` or ``creditAmount`` for ``credit_amount``. None where two columns
+    share the words or the match is itself wanted."""
+    present, taken = set(names), set(wanted)
+    same: dict[str, list[Any]] = {}
+    for n in names:
+        same.setdefault("_".join(tokens(str(n))), []).append(n)
+    out: dict[Any, Any] = {}
+    for c in wanted:
+        words = "_".join(tokens(str(c)))
+        if c in present or c not in only or not words:
+            continue
+        found = [n for n in same.get(words, []) if n not in taken]
+        if len(found) == 1 and found[0] not in out.values():
+            out[c] = found[0]
     return out
 
 
