@@ -139,6 +139,13 @@ class BudgetConfig(_Strict):
     cv_folds: int = Field(default=5, ge=2, le=20)
     seed: int = 42
     blend: bool = Field(default=True, description="try a blend of the best candidates")
+    prefer_transparent: bool = Field(
+        default=False,
+        description=(
+            "a logistic regression or scorecard stays champion unless a more complex "
+            "candidate beats it by more than one standard error of the paired part differences"
+        ),
+    )
 
     @model_validator(mode="after")
     def _some_limit(self) -> BudgetConfig:

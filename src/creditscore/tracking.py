@@ -430,6 +430,7 @@ def _parent_facts(result: TrainingResult) -> tuple[dict[str, Any], dict[str, Any
             "dataset.numeric": len(ds.numeric),
             "dataset.categorical": len(ds.categorical),
             "champion": champ.name,
+            "champion.choice": result.provenance.choice if result.provenance else "",
             "champion.calibration": result.calibration.method,
             "champion.policy_version": result.policy.version,
         }

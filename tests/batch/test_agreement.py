@@ -176,9 +176,7 @@ def test_spark_engine_reads_headers_by_their_words_as_pandas_does(
         outs = {}
         for engine in ("pandas", "spark"):
             out = tmp_path / f"{src.suffix[1:]}-{engine}.parquet"
-            run = score_file(
-                src, out, model=bundle_path, engine=engine, reasons=1, record=False
-            )
+            run = score_file(src, out, model=bundle_path, engine=engine, reasons=1, record=False)
             assert run.renamed["credit_amount"] == "CREDIT AMOUNT"
             outs[engine] = pd.read_parquet(out).sort_values("row").reset_index(drop=True)
         pd.testing.assert_frame_equal(outs["pandas"], outs["spark"])

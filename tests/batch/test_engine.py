@@ -399,8 +399,9 @@ def test_headers_that_differ_in_case_and_punctuation_are_read_by_their_words(
     frame = portfolio(2_000, seed=9).drop(columns=[ID])
     plain_src = write_parquet(frame, tmp_path / "plain.parquet", 500)
     want = pd.read_parquet(
-        score_file(plain_src, tmp_path / "want.parquet", model=model, reasons=2, record=False)
-        .output_path
+        score_file(
+            plain_src, tmp_path / "want.parquet", model=model, reasons=2, record=False
+        ).output_path
     )
     loud = shouted(frame).rename(columns={"DURATION IN MONTH": "durationInMonth"})
     if kind == "csv":

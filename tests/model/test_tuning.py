@@ -11,7 +11,7 @@ import pytest
 from creditscore.config import BudgetConfig
 from creditscore.datasets import GERMAN_POSITIVE, GERMAN_TARGET, load_german
 from creditscore.models.catalog import CATALOG, Context
-from creditscore.training.tuning import tune, tuning_pays
+from creditscore.training.tuning import clearly_better, tune
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_bad_defaults_are_replaced_when_tuning_clearly_pays(german_xy) -> None: 
     assert not result.kept_defaults
     assert result.best_params["C"] != 1e-3
     assert result.default_auc_folds is not None
-    assert tuning_pays(result.cv_auc_folds, result.default_auc_folds)
+    assert clearly_better(result.cv_auc_folds, result.default_auc_folds)
     assert result.cv_auc_mean > np.mean(result.default_auc_folds)
 
 
@@ -43,7 +43,7 @@ def test_the_shipped_parameters_are_the_ones_whose_folds_are_reported(german_xy)
         assert result.best_params == dict(CATALOG["random_forest"].defaults)
         assert result.cv_auc_folds == result.default_auc_folds
     else:
-        assert result.cv_auc_folds == result.default_auc_folds or tuning_pays(
+        assert result.cv_auc_folds == result.default_auc_folds or clearly_better(
             result.cv_auc_folds, result.default_auc_folds
         )
     assert len(result.oof_proba) == len(y)

@@ -28,11 +28,11 @@ def test_no_blend_when_one_model_dominates() -> None:
 
 
 def test_tuning_must_beat_the_defaults_by_more_than_the_fold_noise() -> None:
-    from creditscore.training.tuning import tuning_pays
+    from creditscore.training.tuning import clearly_better
 
     default = [0.70, 0.80, 0.75, 0.78, 0.72]
     # the same gain on every fold: the folds agree, tuning pays
-    assert tuning_pays([a + 0.01 for a in default], default)
+    assert clearly_better([a + 0.01 for a in default], default)
     # a larger mean gain that comes from one lucky fold: within the noise, it does not
-    assert not tuning_pays([0.70, 0.80, 0.83, 0.77, 0.71], default)
-    assert not tuning_pays(default, default)
+    assert not clearly_better([0.70, 0.80, 0.83, 0.77, 0.71], default)
+    assert not clearly_better(default, default)

@@ -100,7 +100,8 @@ def _print_training(result: Any) -> None:
             style="bold green" if champion else None,
         )
     table.caption = (
-        f"* champion: {result.champion_result.label}; trials n/Np = run/pruned, d = "
+        f"* champion: {result.champion_result.label}, by {prov.choice}; trials n/Np = "
+        "run/pruned, d = "
         "defaults kept (tuning gained less than one standard error); s = tuning + fitting "
         f"seconds\nselect: {prov.selection}; CV AUC: train's folds alone; valid AUC, KS, "
         f"Brier: {prov.candidates}"

@@ -348,6 +348,10 @@ def render_yaml(inf: Inference) -> str:
         f"  cv_folds: {budget.cv_folds}",
         f"  seed: {budget.seed}",
         _line(f"  blend: {_y(budget.blend)}", "try a blend of the best candidates"),
+        _line(
+            f"  prefer_transparent: {_y(budget.prefer_transparent)}",
+            "keep a logistic / scorecard champion unless beaten by > 1 standard error",
+        ),
         "",
     ]
     costs = CostConfig()

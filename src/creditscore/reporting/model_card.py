@@ -279,6 +279,7 @@ class _Facts:
             ("final_fit", str(p["final_fit"])),
             ("Shipped model fitted on", str(p["fitted_on"])),
             ("Selection AUC", str(p["selection"])),
+            ("Champion chosen by", str(p.get("choice", "the best selection AUC"))),
             ("Candidates' valid AUC, KS, Brier", str(p["candidates"])),
             ("Calibration", str(p["calibration"])),
             ("Threshold", str(p["threshold"])),
@@ -331,7 +332,15 @@ class _Facts:
             "are kept unless the best trial beats them by more than one standard error of the "
             "paired fold differences. The champion (★) has the best selection AUC: the mean "
             f"ROC-AUC over the {b['cv_folds']} folds and the validation rows, which took no "
-            "part in tuning (ties: better CV ROC-AUC); a blend is chosen on the same parts."
+            "part in tuning (ties: better CV ROC-AUC); a blend is chosen on the same parts. "
+            + (
+                "A logistic regression or scorecard stays champion unless a more complex "
+                "candidate beats it by more than one standard error of their paired part "
+                "differences. "
+                if b.get("prefer_transparent", False)
+                else ""
+            )
+            + f"Here: {_prov(self.c).get('choice', 'the best selection AUC')}."
         )
 
     def param_rows(self) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,7 +59,7 @@ from creditscore.models.catalog import Context, get_candidates
 from creditscore.policy import DecisionPolicy
 from creditscore.training.assess import Assessment, explain_and_check_fairness, fairness_groups
 from creditscore.training.calibration import Calibration, calibrate, calibrate_responses
-from creditscore.training.tuning import TuningResult, folds, holdout_parts, tune
+from creditscore.training.tuning import TuningResult, clearly_better, folds, holdout_parts, tune
 
 BLEND_STEPS = 10
 
@@ -134,6 +134,7 @@ class Provenance:
     development_key: str  # prefix of the development metrics' names: valid | oof_train_valid
     development: str  # what the development metrics are
     test: str
+    choice: str = "the best selection AUC"  # how the champion was picked among candidates
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -507,6 +508,42 @@ def _first_cleaner(model: Any) -> InputCleaner | None:
     return steps[0][1] if steps and isinstance(steps[0][1], InputCleaner) else None
 
 
+#: Candidates a credit-risk team reads coefficient by coefficient (and a validator
+#: re-derives): with ``budget.prefer_transparent`` a more complex candidate must beat the
+#: best of them clearly to be champion.
+TRANSPARENT = ("logistic", "scorecard")
+
+
+def _ranked(r: CandidateResult) -> tuple[float, float]:
+    return (round(r.selection_auc, 4), r.cv_auc_mean)
+
+
+def choose_champion(
+    results: list[CandidateResult], prefer_transparent: bool = False
+) -> tuple[CandidateResult, str]:
+    """The champion and how it was chosen: the best selection AUC (ties: the better CV
+    AUC); with ``prefer_transparent``, the best logistic regression or scorecard instead
+    when the best candidate's lead over it is within one standard error of their paired
+    part differences (folds and valid): a gain the parts cannot tell from noise does not
+    pay for a model nobody can read off its coefficients."""
+    best = max(results, key=_ranked)
+    transparent = [r for r in results if r.name in TRANSPARENT]
+    if not prefer_transparent or best.name in TRANSPARENT or not transparent:
+        return best, "the best selection AUC"
+    simple = max(transparent, key=_ranked)
+    paired = len(best.selection_folds) == len(simple.selection_folds)
+    if not paired or clearly_better(best.selection_folds, simple.selection_folds):
+        return best, (
+            f"the best selection AUC ({best.selection_auc - simple.selection_auc:+.4f} "
+            f"over {simple.name}, more than one standard error)"
+        )
+    return simple, (
+        f"{simple.name}, the best transparent candidate: {best.name}'s lead "
+        f"({best.selection_auc - simple.selection_auc:+.4f} selection AUC) is within one "
+        "standard error of their paired part differences"
+    )
+
+
 def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingResult:
     progress = progress or _Silent()
     start = time.perf_counter()
@@ -527,14 +564,14 @@ def train(config: ProjectConfig, progress: Progress | None = None) -> TrainingRe
             results.append(blend)
             progress.candidate_end("blend", blend)
 
-    champ = max(results, key=lambda r: (round(r.selection_auc, 4), r.cv_auc_mean))
+    champ, choice = choose_champion(results, config.budget.prefer_transparent)
     if config.final_fit == "train":
         progress.stage(f"Calibrating {champ.label} on the validation set")
         shipped = _ship_train(config, d, champ)
     else:
         shipped = _ship_train_valid(config, d, champ, progress)
         progress.stage("Calibrating on the cross-fitted PDs of train + valid")
-    cal, prov = shipped.calibration, shipped.provenance
+    cal, prov = shipped.calibration, replace(shipped.provenance, choice=choice)
     policy = fit_policy(shipped.dev_y, shipped.dev_pd, config.policy, config.costs)
     ps = cal.model.predict_proba(d.Xs)[:, 1]
     development_metrics = classification_metrics(

@@ -47,7 +47,7 @@ class TuningResult:
     holdout_proba: np.ndarray | None = None
     holdout_response: np.ndarray | None = None
     # the defaults' fold AUCs (trial 0), and whether they were kept: the best trial's
-    # gain over them was within one standard error (see :func:`tuning_pays`)
+    # gain over them was within one standard error (see :func:`clearly_better`)
     default_auc_folds: list[float] | None = None
     kept_defaults: bool = False
 
@@ -131,10 +131,11 @@ def cross_validate(
     return CrossValidation(aucs, oof, oof_r, h_proba, h_resp)
 
 
-def tuning_pays(best: list[float], default: list[float]) -> bool:
-    """Whether the best trial beats the defaults by more than one standard error of the
-    paired fold differences (the same folds, so fold-to-fold difficulty cancels)."""
-    diff = np.asarray(best, dtype=np.float64) - np.asarray(default, dtype=np.float64)
+def clearly_better(a: list[float], b: list[float]) -> bool:
+    """Whether ``a``'s AUCs beat ``b``'s by more than one standard error of the paired
+    differences (the same folds, so fold-to-fold difficulty cancels): the best trial over
+    the defaults, a complex champion over a transparent one."""
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if len(diff) < 2:
         return bool(diff.mean() > 0)
     se = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
@@ -211,7 +212,7 @@ def tune(
     params = {**candidate.defaults, **study.best_params}
     kept = False
     base = default.get("cv")
-    if base is not None and base is not cv and not tuning_pays(cv.aucs, base.aucs):
+    if base is not None and base is not cv and not clearly_better(cv.aucs, base.aucs):
         cv, params, kept = base, dict(candidate.defaults), True
     return TuningResult(
         name=candidate.name,
