@@ -34,6 +34,7 @@ PART_OF = {
     "bundle": "core",
     "compiled": "core",
     "reasons": "core",
+    "reason_texts": "core",
     "scorer": "core",
     "models": "models",
     "evaluation": "evaluation",
