@@ -49,6 +49,21 @@ def test_csv_and_parquet_read_in_chunks_give_the_same_result(
         assert x.overall.score.psi == pytest.approx(y.overall.score.psi, rel=1e-12)
 
 
+def test_headers_that_differ_in_case_are_read_by_their_words(
+    taiwan_bundle, current_file, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    plain, loud = tmp_path / "plain.csv", tmp_path / "loud.csv"
+    current_file.to_csv(plain, index=False)
+    renamed = {c: c.lower().replace("_", " ") for c in taiwan_bundle.features}
+    current_file.rename(columns=renamed).to_csv(loud, index=False)
+    want = run(taiwan_bundle, FileSource(taiwan_bundle, path=plain, chunk_rows=2000))
+    source = FileSource(taiwan_bundle, path=loud, chunk_rows=2000)
+    assert any(n.startswith("read by name: ") for n in source.notes)
+    got = run(taiwan_bundle, source)
+    assert _features(got) == _features(want)
+    assert got.overall.score.psi == want.overall.score.psi
+
+
 def test_a_word_deep_in_a_numeric_csv_column_is_counted_not_fatal(
     taiwan_bundle, current_file, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ from creditscore.data.ingest import (
     parse_dates,
     sniff_delimiter,
 )
+from creditscore.data.names import same_words
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 from creditscore.monitoring.request_errors import ErrorChunk
@@ -228,6 +229,13 @@ class FileSource(Source):
                 f"(use .csv, .tsv, .parquet); or use --current decisions for the decision log"
             )
         self.columns = self._read_columns()
+        # model inputs under other spellings (CREDIT AMOUNT for credit_amount), as `score`
+        self._renamed = same_words(self.features, self.columns, self.features)
+        if self._renamed:
+            shown = [f"{source!r} as {name}" for name, source in self._renamed.items()]
+            self.notes.append(f"read by name: {_shown(shown, 5)}")
+            back = {source: name for name, source in self._renamed.items()}
+            self.columns = [back.get(c, c) for c in self.columns]
         meta = self.bundle.metadata or {}
         missing = [f for f in self.features if f not in self.columns]
         if missing:
@@ -298,7 +306,13 @@ class FileSource(Source):
         return cols
 
     def _batches(self) -> Iterator[pd.DataFrame]:
-        needed = self._needed()
+        needed = [self._renamed.get(c, c) for c in self._needed()]
+        back = {source: name for name, source in self._renamed.items()}
+        for frame in self._file_batches(needed):
+            yield frame.rename(columns=back) if back else frame
+
+    def _file_batches(self, needed: list[str]) -> Iterator[pd.DataFrame]:
+        """The file's batches of the ``needed`` columns, under the file's own names."""
         try:
             if self._format == "parquet":
                 for batch in self._pq.iter_batches(batch_size=self.chunk_rows, columns=needed):
