@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,25 @@ def test_score_command(bundle_path: Path, tmp_path: Path, db_url: str) -> None:
     bad = run("score", "book.parquet", "x.parquet", "--engine", "dask", cwd=tmp_path, db=db_url)
     assert bad.returncode == 2
     assert "choose pandas or spark" in bad.stderr
+
+
+def test_monitor_on_a_scored_file_monitors_its_input_with_the_model_that_scored_it(
+    bundle_path: Path, tmp_path: Path, db_url: str
+) -> None:
+    write_parquet(portfolio(2_000, seed=2), tmp_path / "book.parquet")
+    done = run("score", "book.parquet", "scored.parquet", "--model", str(bundle_path),
+               cwd=tmp_path, db=db_url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = find_runs(db_url)
+    watched = run("monitor", "--current", "scored.parquet", "--json", "report.json",
+                  cwd=tmp_path, db=db_url)  # fmt: skip
+    assert watched.returncode in (0, 1), watched.stderr  # 1: a red alert, not a failure
+    said = "".join(watched.stdout.split())  # rich folds long paths at any character
+    assert f"scored.parquetistheoutputofcreditscorescorerun{record['run_id']}" in said
+    assert f"monitoringitsinput{tmp_path / 'book.parquet'}" in said
+    assert "Traceback" not in watched.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["source"]["rows"] == 2_000
 
 
 def test_help_lists_every_option(tmp_path: Path, db_url: str) -> None:

@@ -64,6 +64,17 @@ def test_headers_that_differ_in_case_are_read_by_their_words(
     assert got.overall.score.psi == want.overall.score.psi
 
 
+def test_a_csv_with_a_byte_order_mark_reads_as_without(
+    taiwan_bundle, current_file, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    current_file.to_csv(plain, index=False)
+    current_file.to_csv(marked, index=False, encoding="utf-8-sig")  # Excel's "CSV UTF-8"
+    want = run(taiwan_bundle, FileSource(taiwan_bundle, path=plain, chunk_rows=2000))
+    got = run(taiwan_bundle, FileSource(taiwan_bundle, path=marked, chunk_rows=2000))
+    assert _features(got) == _features(want)
+
+
 def test_a_word_deep_in_a_numeric_csv_column_is_counted_not_fatal(
     taiwan_bundle, current_file, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

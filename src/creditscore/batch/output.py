@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from creditscore.batch.chunks import REJECT_SCHEMA, ScoredChunk
+from creditscore.batch.chunks import MODEL_COLUMNS, REJECT_SCHEMA, ScoredChunk
 from creditscore.batch.result import Tally
 from creditscore.exceptions import ConfigError, DataFileError
 
@@ -369,6 +369,20 @@ def _join_csv(parts: list[Path], out: Path, *, header_from: pa.Schema | None) ->
                 shutil.copyfileobj(src, dst, 8 << 20)
         dst.flush()
         os.fsync(dst.fileno())
+
+
+def looks_scored(path: Path) -> bool:
+    """Whether the file at ``path`` has the columns ``creditscore score`` writes (a PD
+    and the model's name), read from its schema or header line alone."""
+    try:
+        if path.name.lower().endswith((".parquet", ".pq")):
+            names = pq.read_schema(path).names
+        else:
+            with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+                names = [n.strip().strip('"') for n in fh.readline().split(",")]
+    except (OSError, pa.ArrowException):
+        return False
+    return "probability_of_default" in names and MODEL_COLUMNS[0] in names
 
 
 def parquet_writer(

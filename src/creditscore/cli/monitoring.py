@@ -40,6 +40,54 @@ def _database(url: str | None) -> str:
     return url or get_settings().decision_log_url()
 
 
+def _scoring_run(path: Path, database: str | None) -> dict[str, Any] | None:
+    """The completed ``creditscore score`` run that wrote ``path``, when ``path`` is such
+    an output (its ``model_name`` and PD columns say so) and the run store has its record."""
+    from creditscore.batch.output import looks_scored
+
+    if not path.is_file() or not looks_scored(path):
+        return None
+    from creditscore.batch.runs import find_runs
+
+    try:
+        runs = find_runs(_database(database), output_path=str(path.expanduser().resolve()))
+    except Exception:  # no run store here: the file is monitored as it is
+        return None
+    done = [r for r in runs if r.get("status") == "completed"]
+    return done[0] if done else None
+
+
+def _model_option(source: str) -> str:
+    """The --model value of a run record's ``model_source`` (``path:DIR``,
+    ``models:/NAME/VERSION`` or ``models:/NAME/VERSION (alias A)``)."""
+    if source.startswith("path:"):
+        return source[len("path:") :]
+    return source.split(" (alias", 1)[0]
+
+
+def _written_by(current: str, scored: dict[str, Any]) -> str:
+    """The note saying whose output ``current`` is and what is monitored instead."""
+    from creditscore.batch.engine import input_checksum
+    from creditscore.data.ingest import TableStream
+    from creditscore.exceptions import DataFileError
+
+    source = Path(str(scored["input_path"]))
+    if not source.exists():
+        raise DataFileError(
+            f"{current} was written by creditscore score (run {scored['run_id']}) from "
+            f"{source}, which is gone; monitor the input file itself with --current FILE"
+        )
+    when = str(scored.get("finished_at") or "")[:16].replace("T", " ")
+    note = (
+        f"{current} is the output of creditscore score run {scored['run_id']} ({when}): "
+        f"monitoring its input {source} with the model that scored it"
+    )
+    recorded = scored.get("input_checksum")
+    if recorded and input_checksum(TableStream(source).parts) != recorded:
+        note += " (the input has changed since that run: its checksum differs)"
+    return note
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -119,6 +167,12 @@ def monitor(
     from creditscore.monitoring import DecisionLogSource, FileSource, run
     from creditscore.monitoring.sources import parse_when
 
+    scored = None if current == DECISIONS else _scoring_run(Path(current), database)
+    if scored is not None:  # creditscore score's output: monitor its input, as scored
+        if model is None and version is None:
+            model = _model_option(str(scored["model_source"]))
+        written_by = _written_by(current, scored)
+        current = str(scored["input_path"])
     bundle, label = load_bundle(version, model, name, config)
     thresholds = project_config(config).monitoring if config else None
     chunk_rows = (thresholds or _bundle_thresholds(bundle)).chunk_rows
@@ -136,6 +190,9 @@ def monitor(
             bundle, by=by or default_by, since=start, until=end, chunk_rows=chunk_rows,
             path=Path(current), date_column=date_column, target=target,
         )  # fmt: skip
+    if scored is not None:
+        source.notes.insert(0, written_by)
+        console.print(plain(written_by))
     console.print(
         f"Monitoring [bold]{plain(bundle.name)}[/bold] {plain(label)} on "
         f"{plain(source.description)} (cohorts: {plain(source.by)})"

@@ -285,7 +285,7 @@ class FileSource(Source):
             tsv = self.path.name.lower().endswith(_TSV_SUFFIXES)
             delimiter = "\t" if tsv else sniff_delimiter(self.path)
             self._delimiter = delimiter
-            with pa.input_stream(str(self.path)) as raw, io.TextIOWrapper(raw, "utf-8") as fh:
+            with pa.input_stream(str(self.path)) as raw, io.TextIOWrapper(raw, "utf-8-sig") as fh:
                 header = next(csv.reader([fh.readline()], delimiter=delimiter))
             return [h.strip() for h in header]
         except (OSError, pa.ArrowException, UnicodeDecodeError, StopIteration) as exc:
