@@ -686,10 +686,10 @@ class Explainer:
     ) -> dict[str, Any]:
         """Reason codes of a raw frame as columns, ``reason_{i}_code`` and ``_feature``
         (pandas Categoricals), ``_text`` (pandas strings, in Arrow) and ``_contribution``
-        (float), for ``i`` in 1..k;
-        only the rows in ``rows`` (positions; default all) are explained, the others and
-        the unused slots are empty (missing / NaN). The same codes and texts as
-        :meth:`reasons_for_values` on each row, without a Python loop per row.
+        (float), for ``i`` in 1..k; only the rows in ``rows`` (positions; default all)
+        are explained, the others and the unused slots are empty (missing / NaN). The
+        same codes and texts as :meth:`reasons_for_values` on each row, without a Python
+        loop per row.
         ``contributions``: :meth:`contributions_of` the same rows, if already computed."""
         self._check(frame)
         n = len(frame)

@@ -275,7 +275,7 @@ class TableStream:
         self.columns: list[str] = list(self.schema.names)
         self.dictionary: list[str] = []
         self.renamed: dict[str, str] = {}  # selected column -> the input's name for it
-        self._sources: dict[str, str] = {}
+        self._back: dict[str, str] = {}  # the input's name -> the selected one
         if columns is not None:
             self.select(columns)
         self.text = self.kind == "csv"
@@ -300,10 +300,9 @@ class TableStream:
         names = self.schema.names
         wanted = list(dict.fromkeys(columns))
         self.renamed = same_words(wanted, names, by_words)
-        self._sources = dict(self.renamed)
+        self._back = {name: model for model, name in self.renamed.items()}
         if self.renamed:
-            back = {name: model for model, name in self.renamed.items()}
-            self.schema = _renamed_schema(self.schema, back)
+            self.schema = _renamed_schema(self.schema, self._back)
             names = self.schema.names
         absent = [c for c in wanted if c not in set(names)]
         if absent:
@@ -319,14 +318,13 @@ class TableStream:
 
     def source(self, column: str) -> str:
         """The input's own name of ``column`` (other than ``column`` when read by words)."""
-        return self._sources.get(column, column)
+        return self.renamed.get(column, column)
 
     def _as_selected(self, batch: Any) -> Any:
         """A batch read under the input's names, with the selected names."""
-        if not self._sources:
+        if not self._back:
             return batch
-        back = {name: model for model, name in self._sources.items()}
-        return batch.rename_columns([back.get(n, n) for n in batch.schema.names])
+        return batch.rename_columns([self._back.get(n, n) for n in batch.schema.names])
 
     # ------------------------------------------------------------------ metadata
     def _parquet_part(self, path: Path, name: str) -> TablePart:
