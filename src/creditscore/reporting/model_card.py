@@ -332,15 +332,14 @@ class _Facts:
             "are kept unless the best trial beats them by more than one standard error of the "
             "paired fold differences. The champion (★) has the best selection AUC: the mean "
             f"ROC-AUC over the {b['cv_folds']} folds and the validation rows, which took no "
-            "part in tuning (ties: better CV ROC-AUC); a blend is chosen on the same parts. "
+            "part in tuning (ties: better CV ROC-AUC); a blend is chosen on the same parts."
             + (
-                "A logistic regression or scorecard stays champion unless a more complex "
-                "candidate beats it by more than one standard error of their paired part "
-                "differences. "
+                " With budget.prefer_transparent, a logistic regression or scorecard stays "
+                "champion unless a more complex candidate beats it by more than one standard "
+                f"error of their paired part differences; here: {_prov(self.c).get('choice')}."
                 if b.get("prefer_transparent", False)
                 else ""
             )
-            + f"Here: {_prov(self.c).get('choice', 'the best selection AUC')}."
         )
 
     def param_rows(self) -> list[tuple[str, str]]:
