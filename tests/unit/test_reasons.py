@@ -591,3 +591,21 @@ def test_a_model_without_a_compiled_form_is_explained_through_the_pipeline(
     np.testing.assert_allclose(C.sum(axis=1), logit(pipe.predict_proba(rows)[:, 1]), atol=1e-9)
     row = rows.iloc[3].to_dict()
     assert ex.reasons(row) == ex.reason_codes(row, C.iloc[3])
+
+
+def test_frame_texts_of_numbers_are_the_one_value_texts(pipes: dict[str, Any], data: Any) -> None:
+    """The batch texts (Arrow, numba-formatted numbers) of every numeric reason feature,
+    missing values and the typical value included, are the texts ``decide`` gives."""
+    X, _, numeric, categorical = data
+    ex = Explainer.from_bundle(_bundle(pipes["lightgbm"], X, numeric, categorical, SENSITIVE))
+    checked = 0
+    for pieces in ex._pieces:
+        if not pieces.numeric:
+            continue
+        typical = [] if pieces.t is None else [pieces.t]
+        x = np.array([1.0, np.nan, 12_345.0, 9_999.6, 2.5, -3.0, *typical, np.nan])
+        (codes, index), texts = pieces.many_numbers(x)
+        got = list(zip([codes[i] for i in index], texts.to_pylist(), strict=True))
+        assert got == [pieces.one(None if np.isnan(v) else v) for v in x]
+        checked += 1
+    assert checked == len(numeric)

@@ -103,7 +103,8 @@ def monitor(
         typer.Option(
             "--current",
             help="a CSV or Parquet file of applications (raw inputs, or a scored file with "
-            "probability_of_default), or 'decisions' for the decision log",
+            "probability_of_default), the output of creditscore score (the run's input is "
+            "monitored, with the model that scored it), or 'decisions' for the decision log",
         ),
     ] = DECISIONS,
     model: ModelOption = None,

@@ -182,7 +182,9 @@ def score(
     score, risk_band, decision, --reasons reason codes (reason_1_code, reason_1_feature,
     reason_1_text, reason_1_contribution, ...), model_name, model_version and
     policy_version. A row the model's input schema refuses never stops the run: it goes to
-    OUTPUT's .rejects.csv with its row number, the field and the reason.
+    OUTPUT's .rejects.csv with its row number, the field and the reason. A model input
+    missing under its own name is read from the one column with the same words (CREDIT
+    AMOUNT or creditAmount for credit_amount).
 
     OUTPUT appears only when the run is complete (it is written under a hidden .partial
     name first); rerunning into it asks for --resume or --overwrite. Every run is recorded
