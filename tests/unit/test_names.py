@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditscore.data.names import same_words
+from creditscore.data.names import read_as, same_words
 
 INPUTS = ["credit_amount", "age_in_years", "purpose"]
 
@@ -27,3 +27,9 @@ def test_two_candidates_or_a_wanted_candidate_give_no_match() -> None:
     assert same_words(wanted, ["CreditAmount"], INPUTS) == {}
     assert same_words(["x_1"], ["%%", "X 1"], ["x_1"]) == {"x_1": "X 1"}
     assert same_words(["%%"], ["&&"], ["%%"]) == {}  # no words: no match
+
+
+def test_matches_are_listed_for_people_the_first_five_then_a_count() -> None:
+    renamed = {f"x_{i}": f"X {i}" for i in range(7)}
+    assert read_as({"credit_amount": "CREDIT AMOUNT"}) == "'CREDIT AMOUNT' as credit_amount"
+    assert read_as(renamed).endswith("'X 4' as x_4 and 2 more")

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from creditscore.batch.chunks import MODEL_COLUMNS, REJECT_SCHEMA, ScoredChunk
+from creditscore.batch.chunks import MODEL_COLUMNS, REJECT_SCHEMA, SCORE_COLUMNS, ScoredChunk
 from creditscore.batch.result import Tally
 from creditscore.exceptions import ConfigError, DataFileError
 
@@ -382,7 +382,7 @@ def looks_scored(path: Path) -> bool:
                 names = [n.strip().strip('"') for n in fh.readline().split(",")]
     except (OSError, pa.ArrowException):
         return False
-    return "probability_of_default" in names and MODEL_COLUMNS[0] in names
+    return SCORE_COLUMNS[0][0] in names and MODEL_COLUMNS[0] in names
 
 
 def parquet_writer(

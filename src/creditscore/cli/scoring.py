@@ -102,10 +102,9 @@ def _summary(run: Any) -> None:
     rate = f" ({run.rows_per_second:,.0f} rows/s)" if run.seconds > 0 else ""
     table.add_row("seconds", f"{run.seconds:,.1f}{rate}")
     if run.renamed:
-        read_as = [f"{source!r} as {name}" for name, source in run.renamed.items()]
-        more = f" and {len(read_as) - 5} more" if len(read_as) > 5 else ""
-        shown = ", ".join(read_as[:5]) + more
-        table.add_row("read by name", plain(shown))
+        from creditscore.data.names import read_as
+
+        table.add_row("read by name", plain(read_as(run.renamed)))
     table.add_row("model", plain(f"{run.model_name} {run.model_version} ({run.model_source})"))
     table.add_row("output", plain(run.output_path))
     table.add_row("rejects", plain(run.rejects_path))

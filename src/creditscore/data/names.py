@@ -14,7 +14,9 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from typing import Any
 
-__all__ = ["AFFIXES", "PERSONS", "fold", "person", "same_words", "tokens", "without_affixes"]
+__all__ = [
+    "AFFIXES", "PERSONS", "fold", "person", "read_as", "same_words", "tokens", "without_affixes",
+]  # fmt: skip
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _GERMAN = str.maketrans(
@@ -75,6 +77,14 @@ def same_words(
         if len(found) == 1 and found[0] not in out.values():
             out[c] = found[0]
     return out
+
+
+def read_as(renamed: dict[Any, Any], limit: int = 5) -> str:
+    """:func:`same_words`' matches for people: ``'CREDIT AMOUNT' as credit_amount, ...``
+    (the first ``limit``, then how many more)."""
+    shown = [f"{source!r} as {name}" for name, source in renamed.items()]
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more
 
 
 def person(words: list[str]) -> str:

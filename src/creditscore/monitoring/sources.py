@@ -43,7 +43,7 @@ from creditscore.data.ingest import (
     parse_dates,
     sniff_delimiter,
 )
-from creditscore.data.names import same_words
+from creditscore.data.names import read_as, same_words
 from creditscore.exceptions import DataError, DataFileError
 from creditscore.monitoring.counts import Chunk, as_float, as_levels, level_text
 from creditscore.monitoring.request_errors import ErrorChunk
@@ -231,11 +231,10 @@ class FileSource(Source):
         self.columns = self._read_columns()
         # model inputs under other spellings (CREDIT AMOUNT for credit_amount), as `score`
         self._renamed = same_words(self.features, self.columns, self.features)
+        self._back = {source: name for name, source in self._renamed.items()}
         if self._renamed:
-            shown = [f"{source!r} as {name}" for name, source in self._renamed.items()]
-            self.notes.append(f"read by name: {_shown(shown, 5)}")
-            back = {source: name for name, source in self._renamed.items()}
-            self.columns = [back.get(c, c) for c in self.columns]
+            self.notes.append(f"read by name: {read_as(self._renamed)}")
+            self.columns = [self._back.get(c, c) for c in self.columns]
         meta = self.bundle.metadata or {}
         missing = [f for f in self.features if f not in self.columns]
         if missing:
@@ -307,9 +306,8 @@ class FileSource(Source):
 
     def _batches(self) -> Iterator[pd.DataFrame]:
         needed = [self._renamed.get(c, c) for c in self._needed()]
-        back = {source: name for name, source in self._renamed.items()}
         for frame in self._file_batches(needed):
-            yield frame.rename(columns=back) if back else frame
+            yield frame.rename(columns=self._back) if self._back else frame
 
     def _file_batches(self, needed: list[str]) -> Iterator[pd.DataFrame]:
         """The file's batches of the ``needed`` columns, under the file's own names."""
